@@ -1,0 +1,1 @@
+"""The agent: tools, the multi-turn loop, model backends and chat formats."""

@@ -1,0 +1,102 @@
+"""The `apprentice` command line. Each command loads its config, calls one function, prints the result.
+
+No logic lives here: a command that needs more than a few lines is missing a function elsewhere.
+"""
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from apprentice.errors import ApprenticeError
+
+app = typer.Typer(
+    help="Turn a base language model into a coding agent: pretrain -> SFT -> IPO -> GRPO, graded by running code.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Show and validate run configs.", no_args_is_help=True)
+base_app = typer.Typer(help="Build and inspect base models.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(base_app, name="base")
+
+console = Console()
+
+Overrides = Annotated[Optional[list[str]], typer.Argument(help="key.path=value overrides; they win over the YAML.")]
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="Run config YAML (see examples/).")],
+    overrides: Overrides = None,
+) -> None:
+    """Run the whole pipeline for every configured target, resuming where it stopped."""
+    from apprentice import pipeline
+    from apprentice.config import load_config
+
+    summary = pipeline.run(load_config(config, overrides or []))
+    console.print(summary.render())
+
+
+@app.command("ls")
+def list_things() -> None:
+    """List the stages, languages and example configs apprentice knows."""
+    from apprentice.catalog import catalog_table
+
+    console.print(catalog_table())
+
+
+@config_app.command("show")
+def config_show(
+    config: Annotated[Optional[Path], typer.Argument(help="Run config YAML; defaults alone when omitted.")] = None,
+    overrides: Overrides = None,
+) -> None:
+    """Print the resolved config (defaults < YAML < overrides) as YAML."""
+    from apprentice.config import dump_config, load_config
+
+    print(dump_config(load_config(config, overrides or [])), end="")
+
+
+@config_app.command("validate")
+def config_validate(config: Annotated[Path, typer.Argument(help="Run config YAML to check.")]) -> None:
+    """Check a config: YAML syntax, unknown keys, types. Exit 2 with the first problem."""
+    from apprentice.config import load_config
+
+    resolved = load_config(config, [])
+    console.print(f"[green]ok[/green] {config}: run '{resolved.name}', targets {', '.join(resolved.targets)}")
+
+
+@base_app.command("init")
+def base_init(
+    out: Annotated[Path, typer.Option(help="Directory to write the base model into.")] = Path("runs/base"),
+    size: Annotated[str, typer.Option(help="tiny (~4M parameters) or small (~30M).")] = "tiny",
+    seed: Annotated[int, typer.Option(help="Seed for the weights; same seed, same files.")] = 0,
+) -> None:
+    """Build the embedded miniature gpt-oss: tokenizer trained on the stdlib, Harmony template, random weights."""
+    from apprentice.base.tiny import build_tiny_base
+
+    report = build_tiny_base(out, size=size, seed=seed)
+    console.print(report.render())
+
+
+@base_app.command("inspect")
+def base_inspect(path: Annotated[Path, typer.Argument(help="A local Hugging Face causal LM directory.")]) -> None:
+    """Print a base's architecture, parameters, experts, vocabulary, chat format and LoRA targets."""
+    from apprentice.base.load import inspect_base
+
+    console.print(inspect_base(path).render())
+
+
+# Commands of later subsystems register below this line, one function each.
+
+
+def main() -> None:
+    """Console-script entry point: an ApprenticeError becomes one line on stderr and exit code 2."""
+    try:
+        app()
+    except ApprenticeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)

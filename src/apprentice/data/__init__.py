@@ -1,0 +1,1 @@
+"""Training data: trajectories, preference pairs, quality gates, mixes."""

@@ -1,0 +1,31 @@
+"""One exception family per failure kind. Each message names the bad value and the fix.
+
+The CLI turns any `ApprenticeError` into one line on stderr and exit code 2; anything else is a
+bug in apprentice and keeps its traceback.
+"""
+
+
+class ApprenticeError(Exception):
+    """Base of every error apprentice raises on purpose (bad input, missing tool, failed gate)."""
+
+    exit_code = 2
+
+
+class ConfigError(ApprenticeError):
+    """A config file or override that cannot be read or does not validate."""
+
+
+class BaseModelError(ApprenticeError):
+    """A base model directory that is missing or is not a causal language model."""
+
+
+class RunDirError(ApprenticeError):
+    """A run directory or artifact that cannot be written or read."""
+
+
+class ExpertLoraError(ApprenticeError):
+    """A LoRA config that leaves a mixture-of-experts model's expert weights without adapters."""
+
+
+class UnknownNameError(ApprenticeError):
+    """A name (language, stage, target) that is not registered."""

@@ -1,0 +1,1 @@
+"""Grade a patch: apply -> build -> test -> lint -> Outcome -> reward."""

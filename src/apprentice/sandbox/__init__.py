@@ -1,0 +1,1 @@
+"""Run one untrusted command against a private workspace, safely; and a pool of them."""

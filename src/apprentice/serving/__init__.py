@@ -1,0 +1,1 @@
+"""The OpenAI-compatible router and the vLLM export."""

@@ -1,0 +1,1 @@
+"""Training stages, one module each with one public run(config, inputs) -> StageResult."""
