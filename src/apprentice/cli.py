@@ -5,7 +5,7 @@ No logic lives here: a command that needs more than a few lines is missing a fun
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,7 +25,7 @@ app.add_typer(base_app, name="base")
 
 console = Console()
 
-Overrides = Annotated[Optional[list[str]], typer.Argument(help="key.path=value overrides; they win over the YAML.")]
+Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value overrides; they win over the YAML.")]
 
 
 @app.command()
@@ -38,7 +38,7 @@ def run(
     from apprentice.config import load_config
 
     summary = pipeline.run(load_config(config, overrides or []))
-    console.print(summary.render())
+    console.print(summary.render(), soft_wrap=True, highlight=False)
 
 
 @app.command("ls")
@@ -51,13 +51,13 @@ def list_things() -> None:
 
 @config_app.command("show")
 def config_show(
-    config: Annotated[Optional[Path], typer.Argument(help="Run config YAML; defaults alone when omitted.")] = None,
+    config: Annotated[str | None, typer.Argument(help="Run config YAML; defaults alone when omitted.")] = None,
     overrides: Overrides = None,
 ) -> None:
-    """Print the resolved config (defaults < YAML < overrides) as YAML."""
-    from apprentice.config import dump_config, load_config
+    """Print the resolved config (defaults < profile < YAML < overrides) as YAML."""
+    from apprentice.config import dump_config, load_config, split_config_argument
 
-    print(dump_config(load_config(config, overrides or [])), end="")
+    print(dump_config(load_config(*split_config_argument(config, overrides or []))), end="")
 
 
 @config_app.command("validate")

@@ -29,3 +29,19 @@ class ExpertLoraError(ApprenticeError):
 
 class UnknownNameError(ApprenticeError):
     """A name (language, stage, target) that is not registered."""
+
+
+class TaskFormatError(ApprenticeError):
+    """A task record (JSON line) with unknown, missing or mistyped fields."""
+
+
+class GradingInputError(ApprenticeError):
+    """A grading request that cannot start: missing repository, patch file or test ids."""
+
+
+class SandboxError(ApprenticeError):
+    """A sandbox that cannot be set up (missing workspace, failed namespace or cgroup setup)."""
+
+
+class MutationError(ApprenticeError):
+    """A mutation request that cannot run: bad cap, a file outside the repository, bad tier counts."""

@@ -1,0 +1,161 @@
+"""The run directory: atomic writes, content hashes, `meta.json` and DONE markers.
+
+Every artifact (a base, a dataset, a stage's adapter) is a directory holding `meta.json` (the
+resolved config, the hashes of its inputs, its metrics, the library versions and the project
+commit) and, once complete, a `DONE` marker. A stage is skipped on resume only when its DONE
+marker exists *and* the input hashes it recorded match the inputs it would read now.
+"""
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from apprentice.errors import RunDirError
+
+META_FILE = "meta.json"
+DONE_FILE = "DONE"
+_TRACKED_LIBRARIES = ("torch", "transformers", "peft", "trl", "tokenizers", "apprentice")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the new one, never half of one."""
+    ensure_writable(path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    """Write `value` as indented, key-sorted JSON, atomically."""
+    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary sibling directory; on success it is renamed to `target`, on failure removed.
+
+    So a crash or a bad input never leaves a half-built artifact under the final name.
+    """
+    ensure_writable(target.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def ensure_writable(directory: Path) -> None:
+    """Create `directory` if needed; raise RunDirError naming it when it cannot be written."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunDirError(f"cannot create directory '{directory}': {error.strerror}; choose a writable path") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise RunDirError(f"directory '{directory}' is not writable; fix its permissions or choose another path")
+
+
+def hash_bytes(data: bytes) -> str:
+    """The sha256 of `data`, as `sha256:<hex>`."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def hash_value(value: Any) -> str:
+    """A stable hash of a JSON-serialisable value (key order does not matter)."""
+    return hash_bytes(json.dumps(value, sort_keys=True, default=str).encode())
+
+
+def hash_path(path: Path) -> str:
+    """The content hash of a file, or of a directory tree (relative names and contents, sorted).
+
+    Files named DONE or meta.json are left out of a directory's hash: they describe the content,
+    they are not the content.
+    """
+    if path.is_file():
+        return hash_bytes(path.read_bytes())
+    if not path.is_dir():
+        raise RunDirError(f"cannot hash '{path}': no such file or directory")
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in (DONE_FILE, META_FILE)):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that decide what a stage computes."""
+    versions = {}
+    for name in _TRACKED_LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def project_commit() -> str | None:
+    """The git commit of the apprentice checkout this code runs from, or None outside a checkout."""
+    source = Path(__file__).resolve().parent
+    result = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def write_meta(
+    artifact: Path,
+    config: Mapping[str, Any],
+    inputs: Mapping[str, str],
+    metrics: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write `artifact/meta.json`: resolved config, input hashes, metrics, versions, commit."""
+    meta = {
+        "config": dict(config),
+        "inputs": dict(inputs),
+        "metrics": dict(metrics or {}),
+        "versions": library_versions(),
+        "commit": project_commit(),
+    }
+    atomic_write_json(artifact / META_FILE, meta)
+    return meta
+
+
+def read_meta(artifact: Path) -> dict[str, Any]:
+    """Read `artifact/meta.json`; RunDirError naming the file when missing or not JSON."""
+    path = artifact / META_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(f"'{path}' is missing; re-run the step that builds '{artifact}'") from None
+    except json.JSONDecodeError as error:
+        raise RunDirError(f"'{path}' is not valid JSON ({error.msg}, line {error.lineno}); delete '{artifact}' and re-run") from None
+
+
+def mark_done(artifact: Path) -> None:
+    """Mark an artifact complete. Written last, after everything it vouches for."""
+    atomic_write_text(artifact / DONE_FILE, "")
+
+
+def is_done(artifact: Path, inputs: Mapping[str, str]) -> bool:
+    """Whether `artifact` is complete and was built from exactly these input hashes."""
+    if not (artifact / DONE_FILE).exists() or not (artifact / META_FILE).exists():
+        return False
+    return read_meta(artifact).get("inputs") == dict(inputs)
