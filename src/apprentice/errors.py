@@ -45,3 +45,11 @@ class SandboxError(ApprenticeError):
 
 class MutationError(ApprenticeError):
     """A mutation request that cannot run: bad cap, a file outside the repository, bad tier counts."""
+
+
+class CommitMiningError(ApprenticeError):
+    """A history that cannot be mined: not a git repository, a shallow clone, a failing git call."""
+
+
+class PackageError(ApprenticeError):
+    """A repo package that cannot be built or does not validate (schema, hashes, wheels, files)."""
