@@ -53,3 +53,11 @@ class CommitMiningError(ApprenticeError):
 
 class PackageError(ApprenticeError):
     """A repo package that cannot be built or does not validate (schema, hashes, wheels, files)."""
+
+
+class CorpusError(ApprenticeError):
+    """An embedded corpus that cannot be laid out: a module or its tests missing, a taken directory."""
+
+
+class ValidationError(ApprenticeError):
+    """A mutation campaign that cannot validate: no tests, a clean suite that does not run, a bad output file."""
