@@ -5,7 +5,8 @@ from pathlib import Path
 from rich.console import Group
 from rich.table import Table
 
-from apprentice.config import LANGUAGES
+from apprentice.languages.language import missing_tools
+from apprentice.languages.registry import LANGUAGES
 from apprentice.pipeline import STAGES
 
 # examples/ sits at the root of a source checkout; an installed wheel has none.
@@ -28,9 +29,10 @@ def catalog_table() -> Group:
     stages = Table("stage", "what it does", title="stages")
     for name, description in STAGES.items():
         stages.add_row(name, description)
-    languages = Table("language", title="languages")
-    for name in LANGUAGES:
-        languages.add_row(name)
+    languages = Table("language", "files", "toolchain here", title="languages")
+    for name, language in LANGUAGES.items():
+        missing = missing_tools(language, language.toolchain + language.lint_tools)
+        languages.add_row(name, " ".join(language.extensions), "; ".join(missing) or "complete")
     examples = Table("config", "runs with", title="example configs")
     for path, command in example_configs():
         examples.add_row(path.name, command)

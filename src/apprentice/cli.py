@@ -93,6 +93,24 @@ def base_inspect(path: Annotated[Path, typer.Argument(help="A local Hugging Face
 # Commands of later subsystems register below this line, one function each.
 
 
+@app.command("grade")
+def grade_command(
+    patch: Annotated[Path, typer.Option(help="Unified diff to grade.")],
+    task: Annotated[Path | None, typer.Option(help="Task JSON (Task.to_json); a relative repo path is relative to it.")] = None,
+    repo: Annotated[Path | None, typer.Option(help="Repository directory, instead of --task.")] = None,
+    language: Annotated[str | None, typer.Option(help="python, rust, typescript or go (with --repo).")] = None,
+    fail_to_pass: Annotated[list[str] | None, typer.Option("--fail-to-pass", help="A test id the fix must make pass; repeat the flag.")] = None,
+    pass_to_pass: Annotated[list[str] | None, typer.Option("--pass-to-pass", help="A test id that must keep passing; repeat the flag.")] = None,
+) -> None:
+    """Grade a patch in the sandbox: apply, build, test, lint; print the Outcome as one JSON object and a summary."""
+    from apprentice.grading.cli import grade_from_cli
+
+    outcome = grade_from_cli(patch, task_file=task, repo=repo, language=language,
+                             fail_to_pass=fail_to_pass, pass_to_pass=pass_to_pass)
+    print(outcome.to_json())
+    console.print(outcome.summary(), markup=False)
+
+
 def main() -> None:
     """Console-script entry point: an ApprenticeError becomes one line on stderr and exit code 2."""
     try:

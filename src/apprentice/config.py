@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from apprentice.config_errors import describe_validation_error
 from apprentice.errors import ConfigError
+from apprentice.languages.registry import language_names
 
-LANGUAGES = ("python", "rust", "typescript", "go")
+LANGUAGES = language_names()
 
 
 class Section(BaseModel):
