@@ -4,9 +4,15 @@ The held-out modules are the one list that both the base tokenizer (which must n
 and evaluation (which grades on them) read, so that held-out really means unseen.
 """
 
+import os
+import shutil
+import subprocess
+import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
+
+from apprentice.errors import CorpusError
 
 # Pure-Python modules whose own tests run in seconds. Evaluation grades on these; nothing that
 # trains (tokenizer, pretraining corpus, training tasks) may read them.
@@ -48,3 +54,111 @@ def stdlib_sources(include_held_out: bool = False) -> Iterator[Path]:
         if not include_held_out and is_held_out(path, root):
             continue
         yield path
+
+
+def train_module_sources() -> list[Path]:
+    """The `.py` files of the `TRAIN_MODULES` (a package contributes all its files), sorted."""
+    root = stdlib_dir()
+    return [path for path in stdlib_sources() if path.relative_to(root).parts[0].removesuffix(".py") in TRAIN_MODULES]
+
+
+# --- the corpus as a repository -------------------------------------------------------------------
+
+# The modules laid out as the default corpus repository: every split module that is a single
+# file (a package such as `html` would need its subpackages laid out too) and whose tests take
+# seconds, traced included: queue's sleep on threads (~20 s), statistics' 60,000 subtests (~70 s
+# traced) would each cost more than the rest of the corpus together.
+CORPUS_MODULES: tuple[str, ...] = tuple(
+    m for m in TRAIN_MODULES + HELD_OUT_MODULES if m not in ("html", "queue", "statistics")
+)
+TESTS_DIR = "tests"
+
+# pytest and its plugins import some corpus modules (fnmatch, textwrap, copy...) before any test:
+# dropping them from sys.modules makes the tests' own `import fnmatch` load the repository's copy,
+# while pytest keeps the objects it already holds (so a mutant never breaks the runner itself).
+_CONFTEST = '''"""Make the tests import this repository's copies of the standard-library modules."""
+
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent
+if str(_ROOT) in sys.path:
+    sys.path.remove(str(_ROOT))
+sys.path.insert(0, str(_ROOT))
+for _module in sorted(path.stem for path in _ROOT.glob("*.py") if path.stem != "conftest"):
+    sys.modules.pop(_module, None)
+'''
+
+_PYPROJECT = """[tool.pytest.ini_options]
+testpaths = ["tests"]
+"""
+
+
+def corpus_split(path: str) -> str:
+    """"eval" for a file of a held-out module (`textwrap.py`), "train" for any other corpus file."""
+    return "eval" if Path(path).parts[0].removesuffix(".py") in HELD_OUT_MODULES else "train"
+
+
+def build_corpus_repo(destination: Path, modules: tuple[str, ...] = CORPUS_MODULES) -> Path:
+    """Lay out `modules` with their own tests as a git repository at `destination`; return it.
+
+    Layout: `<module>.py` (copied from the stdlib), `tests/test_<module>.py` (from its `test`
+    package), a root `conftest.py` that makes the tests import the copies, one commit. An
+    existing repository built from the same modules is reused as it is.
+    """
+    destination = Path(destination)
+    marker = destination / ".apprentice-corpus"
+    wanted = "\n".join(modules) + "\n"
+    if marker.is_file() and marker.read_text() == wanted and (destination / ".git").is_dir():
+        return destination
+    if destination.exists() and any(destination.iterdir()):
+        raise CorpusError(f"{destination} exists and is not a corpus of the same modules; "
+                          f"remove it or pick another directory")
+    (destination / TESTS_DIR).mkdir(parents=True, exist_ok=True)
+    for module in modules:
+        _copy_module(module, destination)
+    (destination / "conftest.py").write_text(_CONFTEST)
+    (destination / "pyproject.toml").write_text(_PYPROJECT)
+    (destination / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n.apprentice-corpus\n")
+    marker.write_text(wanted)
+    commit_tree(destination, f"standard-library corpus of Python {sys.version.split()[0]}")
+    return destination
+
+
+def _copy_module(module: str, destination: Path) -> None:
+    source, test = stdlib_dir() / f"{module}.py", stdlib_dir() / "test" / f"test_{module}.py"
+    if not source.is_file():
+        raise CorpusError(f"corpus module {module!r}: {source} is not a single-file module of this "
+                          f"interpreter; pick modules that are one .py file in {stdlib_dir()}")
+    if not test.is_file():
+        raise CorpusError(f"corpus module {module!r} has no test file {test}; this interpreter "
+                          f"ships without its test package (Debian: apt-get install libpython3-testsuite)")
+    shutil.copyfile(source, destination / f"{module}.py")
+    shutil.copyfile(test, destination / TESTS_DIR / f"test_{module}.py")
+
+
+def commit_tree(repo: Path, message: str) -> str:
+    """`git init` (if needed), add everything, commit with a fixed identity; return the commit."""
+    env = {**os.environ, **_GIT_IDENTITY}
+    for arguments in (("init", "-q"), ("add", "-A"), ("commit", "-q", "--allow-empty", "-m", message)):
+        done = subprocess.run(["git", "-C", str(repo), *arguments], capture_output=True, text=True,
+                              env=env, check=False)
+        if done.returncode != 0:
+            raise CorpusError(f"git {arguments[0]} in {repo} failed: {done.stderr.strip()}")
+    return head_commit(repo)
+
+
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "apprentice", "GIT_AUTHOR_EMAIL": "apprentice@localhost",
+    "GIT_COMMITTER_NAME": "apprentice", "GIT_COMMITTER_EMAIL": "apprentice@localhost",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000", "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
+}
+
+
+def head_commit(repo: Path) -> str:
+    """The commit HEAD points at in `repo`."""
+    done = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "HEAD^{commit}"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise CorpusError(f"{repo} has no commit ({done.stderr.strip()}); remove it so it is built again")
+    return done.stdout.strip()
