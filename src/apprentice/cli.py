@@ -20,8 +20,12 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Show and validate run configs.", no_args_is_help=True)
 base_app = typer.Typer(help="Build and inspect base models.", no_args_is_help=True)
+tasks_app = typer.Typer(help="Make grading tasks: by mutation, from git history.", no_args_is_help=True)
+package_app = typer.Typer(help="Repo packages (repo + wheels + manifest) for air-gapped machines.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(base_app, name="base")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(package_app, name="package")
 
 console = Console()
 
@@ -109,6 +113,39 @@ def grade_command(
                              fail_to_pass=fail_to_pass, pass_to_pass=pass_to_pass)
     print(outcome.to_json())
     console.print(outcome.summary(), markup=False)
+
+
+@tasks_app.command("mine")
+def tasks_mine(
+    source: Annotated[Path, typer.Argument(help="A full git clone, or a repo package directory.")],
+    language: Annotated[str, typer.Option(help="Language whose commits and tests to mine.")] = "python",
+    out: Annotated[Path, typer.Option(help="Tasks JSONL (appended; resumes); <out>.stats.json goes beside it.")] = Path("tasks.jsonl"),
+    max_commits: Annotated[int | None, typer.Option(help="Stop after this many commits, oldest first.")] = None,
+) -> None:
+    """Keep the commits whose new tests fail before the code change and pass after it, as tasks."""
+    from apprentice.tasks.history_cli import mine_from_cli
+
+    console.print(mine_from_cli(source, language, out, max_commits, console), highlight=False)
+
+
+@package_app.command("build")
+def package_build(
+    repo: Annotated[Path, typer.Argument(help="A full (non-shallow) git clone.")],
+    out: Annotated[Path, typer.Option(help="Package directory to create.")],
+    find_links: Annotated[Path | None, typer.Option(help="Resolve wheels from this directory only (no index).")] = None,
+) -> None:
+    """Clone the repository, download its dependencies as wheels, write and validate the manifest."""
+    from apprentice.tasks.history_cli import package_build_from_cli
+
+    console.print(package_build_from_cli(repo, out, find_links), highlight=False)
+
+
+@package_app.command("validate")
+def package_validate(package: Annotated[Path, typer.Argument(help="A package made by `package build`.")]) -> None:
+    """Check schema, files, wheel hashes, commits, offline install and a test dry run (no network)."""
+    from apprentice.tasks.history_cli import package_validate_from_cli
+
+    console.print(package_validate_from_cli(package), highlight=False)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """The pool: in order, one item's exception is its own result, local and Ray backends."""
 
 import importlib.util
+import sys
 
 import pytest
 from sandbox_helpers import PYTHON
@@ -45,6 +46,11 @@ def test_unknown_backend_is_named():
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                     reason="ray is not installed (optional extra: pip install 'apprentice[ray]')")
 def test_ray_pool_keeps_order_and_isolates_a_failure(workspace):
+    from ray import cloudpickle
+
+    # Ray workers cannot import this test module by name; ship its functions by value instead.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    cloudpickle.register_pickle_by_value(sys.modules["sandbox_helpers"])
     items = [(number, workspace) for number in range(5)]
     with SandboxPool(workers=2, backend="ray") as pool:
         results = pool.map(_square_in_sandbox, items)

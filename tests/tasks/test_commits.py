@@ -11,7 +11,7 @@ from apprentice.errors import CommitMiningError
 from apprentice.grading.grade import grade
 from apprentice.sandbox import Limits
 from apprentice.tasks import commit_git
-from apprentice.tasks.commits import mine_commits, scope_path, stats_path
+from apprentice.tasks.commits import mine_commits, stats_path
 from apprentice.tasks.task import Task
 
 CALC = '''def add(a, b):
@@ -91,8 +91,7 @@ def test_only_the_fix_is_kept_and_validated_and_grades_green(history, tmp_path):
     assert commit_git.git(repo, "rev-parse", f"refs/apprentice/tasks/{shas['fix'][:12]}").strip() == task.repo.commit
     assert "test_mean_of_nothing_is_zero" in commit_git.file_at(repo, task.repo.commit, "tests/test_calc.py")
     assert "if not values" not in commit_git.file_at(repo, task.repo.commit, "calc.py")
-    [scope] = [json.loads(line) for line in scope_path(out).read_text().splitlines()]
-    assert scope == {"task_id": task.id, "commit": shas["fix"], "files": ["calc.py"], "functions": ["calc.py::mean"]}
+    assert task.changed_files == ("calc.py",) and task.changed_symbols == ("calc.py::mean",)
     fix = commit_git.diff(repo, shas["merge"], shas["fix"], ("calc.py",))
     outcome = grade(task, fix)
     assert outcome.error == "" and {case.status for case in outcome.tests} == {"passed"}

@@ -1,6 +1,6 @@
 """Which files and which functions a commit's code change touched (tree-sitter), per task.
 
-Recorded beside each mined task so per-role datasets can be derived later: *scope* (which files
+Recorded on each mined task (`changed_files`, `changed_symbols`) so per-role datasets can be derived later: *scope* (which files
 an agent must find) and *precision* (which symbols it must change).
 """
 
@@ -17,17 +17,10 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 @dataclass(frozen=True)
 class ChangeScope:
-    """One mined task's footprint: the fix's files and qualified function names (`Class.method`)."""
+    """A commit's code footprint: the fix's files and qualified function names (`Class.method`)."""
 
-    task_id: str
-    commit: str
     files: tuple[str, ...]
     functions: tuple[str, ...]  # "path::qualified.name", sorted
-
-    def to_record(self) -> dict[str, object]:
-        """A JSON-ready dict, one line of the `.scope.jsonl` sidecar."""
-        return {"task_id": self.task_id, "commit": self.commit, "files": list(self.files),
-                "functions": list(self.functions)}
 
 
 def touched_lines(file_diff: str) -> tuple[set[int], set[int]]:

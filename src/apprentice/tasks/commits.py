@@ -82,11 +82,6 @@ def stats_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.stats.json")
 
 
-def scope_path(out: Path) -> Path:
-    """`tasks.jsonl` -> `tasks.scope.jsonl`: changed files and functions per task."""
-    return out.with_name(f"{out.stem}.scope.jsonl")
-
-
 def mine_commits(repo: Path, language: str, out: Path, *, limits: Limits = DEFAULT_LIMITS,
                  max_commits: int | None = None, source: MiningSource | None = None,
                  on_commit: Callable[[MiningStats, int], None] | None = None) -> MiningStats:
@@ -101,7 +96,6 @@ def mine_commits(repo: Path, language: str, out: Path, *, limits: Limits = DEFAU
     changes = commit_git.numstat(repo, head)
     ensure_writable(out.parent)
     _drop_partial_line(out)
-    _drop_partial_line(scope_path(out))
     stats = _resumed_stats(out, repo, lang.name)
     total = min(len(changes), max_commits or len(changes))
     started = time.monotonic()
@@ -134,7 +128,7 @@ def _mine_one(facts: CommitFacts, parents: list[str], language: Language, out: P
 
 def _validate(facts: CommitFacts, parent: str, language: Language, out: Path, source: MiningSource,
               limits: Limits) -> str:
-    """KEPT after appending the task (and its scope) to `out`, else the drop reason."""
+    """KEPT after appending the task (with the files and functions it changed) to `out`, else the drop reason."""
     repo = source.repo
     statuses = commit_git.changed_paths(repo, parent, facts.sha)
     tests, code = split_test_and_code(language, tuple(statuses))
@@ -155,6 +149,7 @@ def _validate(facts: CommitFacts, parent: str, language: Language, out: Path, so
     if comparison.reason is not None or not fail_to_pass:
         return comparison.reason or "no_fail_to_pass"
     bug = commit_git.diff(repo, facts.sha, parent, code)
+    scope = change_scope(repo, language, parent, facts.sha, code)
     task = Task(
         id=f"commits-{repo.name}-{facts.sha[:12]}", language=language.name,
         source="package" if source.package else "commits",
@@ -163,16 +158,14 @@ def _validate(facts: CommitFacts, parent: str, language: Language, out: Path, so
         test_command=_human_test_command(language, test_files), origin=f"commit {facts.sha}",
         statement=clean_message(facts.message),
         difficulty=DIFFICULTY_LEVELS[difficulty_tier(max(changed_lines(bug), 1), len(fail_to_pass), len(code))],
+        changed_files=scope.files, changed_symbols=scope.functions,
     )
     commit_git.pin(repo, facts.sha, buggy)
-    scope = change_scope(repo, language, task.id, parent, facts.sha, code)
-    _append_line(scope_path(out), json.dumps(scope.to_record(), sort_keys=True))
     _append_line(out, task.to_json())
     return KEPT
 
 
-def change_scope(repo: Path, language: Language, task_id: str, parent: str, sha: str,
-                 code: tuple[str, ...]) -> ChangeScope:
+def change_scope(repo: Path, language: Language, parent: str, sha: str, code: tuple[str, ...]) -> ChangeScope:
     """The files and functions (tree-sitter, in the old and new versions) the code change touched."""
     statuses = commit_git.changed_paths(repo, parent, sha)
     functions = set()
@@ -184,7 +177,7 @@ def change_scope(repo: Path, language: Language, task_id: str, parent: str, sha:
         new = commit_git.file_at(repo, sha, path) if statuses.get(path) != "D" else ""
         names = functions_touching(old, removed, language.name) | functions_touching(new, added, language.name)
         functions.update(f"{path}::{name}" for name in names)
-    return ChangeScope(task_id, sha, code, tuple(sorted(functions)))
+    return ChangeScope(code, tuple(sorted(functions)))
 
 
 def _is_test_file(language: Language, path: str) -> bool:

@@ -39,6 +39,9 @@ class Task:
     origin: str  # the mutation operator or the commit message the task came from
     statement: str  # the problem in natural language, as the agent sees it
     difficulty: int
+    # What the fix touches, for per-role datasets (scope: which files; precision: which symbols).
+    changed_files: tuple[str, ...] = ()
+    changed_symbols: tuple[str, ...] = ()  # "path::Qualified.name"
 
     def __post_init__(self) -> None:
         if not self.fail_to_pass:
@@ -63,8 +66,9 @@ class Task:
             raise TaskFormatError(f"task line is not JSON ({error}): {line[:80]!r}") from error
         record = _checked_fields(cls, raw, "task")
         record["repo"] = RepoRef(**_checked_fields(RepoRef, record["repo"], "task.repo"))
-        for name in ("fail_to_pass", "pass_to_pass", "test_command"):
-            record[name] = _string_tuple(record[name], name)
+        for name in ("fail_to_pass", "pass_to_pass", "test_command", "changed_files", "changed_symbols"):
+            if name in record:
+                record[name] = _string_tuple(record[name], name)
         return cls(**record)
 
 
