@@ -115,6 +115,35 @@ def grade_command(
     console.print(outcome.summary(), markup=False)
 
 
+@tasks_app.command("mutate")
+def tasks_mutate(
+    repo: Annotated[Path, typer.Argument(help="Source tree with its tests, or `stdlib` for the embedded corpus.")],
+    language: Annotated[str, typer.Option(help="python, rust, typescript or go.")] = "python",
+    out: Annotated[Path, typer.Option(help="Tasks as JSON lines; <out>.log.jsonl and <out>.repo go next to it.")] = Path("tasks.jsonl"),
+    max_tasks: Annotated[int | None, typer.Option("--max", help="Stop once the file holds this many tasks.")] = None,
+    workers: Annotated[int, typer.Option(help="Mutants validated at once (one sandbox workspace each).")] = 2,
+    max_per_function: Annotated[int, typer.Option(help="Mutants tried per function at most.")] = 10,
+) -> None:
+    """Mutate REPO, keep the mutants its tests catch as Tasks; Ctrl-C keeps them, rerun to resume."""
+    from apprentice.tasks.campaign_cli import mutate_from_cli
+
+    summary = mutate_from_cli(repo, language, out, max_tasks, workers, max_per_function, console)
+    if summary.interrupted:
+        raise typer.Exit(130)
+
+
+@tasks_app.command("stats")
+def tasks_stats(
+    path: Annotated[Path, typer.Argument(help="A tasks JSON-lines file.")],
+    min_tasks: Annotated[int | None, typer.Option(help="Override gates.data.min_tasks for this check.")] = None,
+) -> None:
+    """Counts, operator mix, difficulty, campaign verdicts and the data-quality gate; exit 1 if it fails."""
+    from apprentice.tasks.campaign_cli import stats_from_cli
+
+    if not stats_from_cli(path, min_tasks, console):
+        raise typer.Exit(1)
+
+
 @tasks_app.command("mine")
 def tasks_mine(
     source: Annotated[Path, typer.Argument(help="A full git clone, or a repo package directory.")],

@@ -61,3 +61,31 @@ class CorpusError(ApprenticeError):
 
 class ValidationError(ApprenticeError):
     """A mutation campaign that cannot validate: no tests, a clean suite that does not run, a bad output file."""
+
+
+class TrajectoryFormatError(ApprenticeError):
+    """A trajectory record (JSON line) with unknown, missing or mistyped fields."""
+
+
+class WorkspaceBoundaryError(ApprenticeError):
+    """A tool path that resolves outside the agent's workspace (`..`, absolute, or a symlink escape)."""
+
+
+class BackendError(ApprenticeError):
+    """A model backend that cannot answer: a missing model directory, an unreachable server, no API key."""
+
+
+class DataError(ApprenticeError):
+    """A dataset that cannot be built or read: a bad source name, an empty input, invalid mix shares."""
+
+
+class StageError(ApprenticeError):
+    """A training stage that cannot run: empty data, a base without a chat template, an adapter from another base, OOM."""
+
+
+class GateError(ApprenticeError):
+    """A promotion gate that failed (or cannot be checked): the chain of that target stops here."""
+
+
+class ChatFormatError(ApprenticeError):
+    """A tokenizer whose chat template apprentice cannot render tool calls for or parse completions of."""

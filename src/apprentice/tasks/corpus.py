@@ -72,6 +72,9 @@ CORPUS_MODULES: tuple[str, ...] = tuple(
     m for m in TRAIN_MODULES + HELD_OUT_MODULES if m not in ("html", "queue", "statistics")
 )
 TESTS_DIR = "tests"
+# The copies live in `src/`, not at the root: `python -m pytest` puts the root on sys.path before
+# pytest starts, and pytest would then import (and be broken by) a mutated `src/fnmatch.py`.
+SOURCE_DIR = "src"
 
 # pytest and its plugins import some corpus modules (fnmatch, textwrap, copy...) before any test:
 # dropping them from sys.modules makes the tests' own `import fnmatch` load the repository's copy,
@@ -81,11 +84,9 @@ _CONFTEST = '''"""Make the tests import this repository's copies of the standard
 import sys
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent
-if str(_ROOT) in sys.path:
-    sys.path.remove(str(_ROOT))
-sys.path.insert(0, str(_ROOT))
-for _module in sorted(path.stem for path in _ROOT.glob("*.py") if path.stem != "conftest"):
+_SOURCE = Path(__file__).resolve().parent / "src"
+sys.path.insert(0, str(_SOURCE))
+for _module in sorted(path.stem for path in _SOURCE.glob("*.py")):
     sys.modules.pop(_module, None)
 '''
 
@@ -95,14 +96,14 @@ testpaths = ["tests"]
 
 
 def corpus_split(path: str) -> str:
-    """"eval" for a file of a held-out module (`textwrap.py`), "train" for any other corpus file."""
-    return "eval" if Path(path).parts[0].removesuffix(".py") in HELD_OUT_MODULES else "train"
+    """"eval" for a file of a held-out module (`src/textwrap.py`), "train" for any other corpus file."""
+    return "eval" if Path(path).stem in HELD_OUT_MODULES else "train"
 
 
 def build_corpus_repo(destination: Path, modules: tuple[str, ...] = CORPUS_MODULES) -> Path:
     """Lay out `modules` with their own tests as a git repository at `destination`; return it.
 
-    Layout: `<module>.py` (copied from the stdlib), `tests/test_<module>.py` (from its `test`
+    Layout: `src/<module>.py` (copied from the stdlib), `tests/test_<module>.py` (from its `test`
     package), a root `conftest.py` that makes the tests import the copies, one commit. An
     existing repository built from the same modules is reused as it is.
     """
@@ -115,6 +116,7 @@ def build_corpus_repo(destination: Path, modules: tuple[str, ...] = CORPUS_MODUL
         raise CorpusError(f"{destination} exists and is not a corpus of the same modules; "
                           f"remove it or pick another directory")
     (destination / TESTS_DIR).mkdir(parents=True, exist_ok=True)
+    (destination / SOURCE_DIR).mkdir(exist_ok=True)
     for module in modules:
         _copy_module(module, destination)
     (destination / "conftest.py").write_text(_CONFTEST)
@@ -133,7 +135,7 @@ def _copy_module(module: str, destination: Path) -> None:
     if not test.is_file():
         raise CorpusError(f"corpus module {module!r} has no test file {test}; this interpreter "
                           f"ships without its test package (Debian: apt-get install libpython3-testsuite)")
-    shutil.copyfile(source, destination / f"{module}.py")
+    shutil.copyfile(source, destination / SOURCE_DIR / f"{module}.py")
     shutil.copyfile(test, destination / TESTS_DIR / f"test_{module}.py")
 
 
