@@ -26,6 +26,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(base_app, name="base")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(package_app, name="package")
+agent_app = typer.Typer(help="Run the coding agent on a task.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
 
 console = Console()
 
@@ -175,6 +177,23 @@ def package_validate(package: Annotated[Path, typer.Argument(help="A package mad
     from apprentice.tasks.history_cli import package_validate_from_cli
 
     console.print(package_validate_from_cli(package), highlight=False)
+
+
+@agent_app.command("run")
+def agent_run(
+    task: Annotated[Path, typer.Option(help="Task JSON (or JSONL: its first task); a relative repo path is relative to it.")],
+    model: Annotated[Path, typer.Option(help="Local model directory (e.g. the embedded base from `base init`).")],
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory to load on top of the model.")] = None,
+    max_turns: Annotated[int, typer.Option(help="Assistant turns before the episode stops.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per turn at most.")] = 512,
+    temperature: Annotated[float, typer.Option(help="0 is greedy; above 0 samples.")] = 0.0,
+    out: Annotated[Path | None, typer.Option(help="Append the trajectory (one JSON line) to this file.")] = None,
+) -> None:
+    """Play one episode of a local model on a task, showing the conversation as it happens, then the graded outcome."""
+    from apprentice.agent.run_cli import agent_run_from_cli
+
+    agent_run_from_cli(task, model, adapter, max_turns, console, max_new_tokens=max_new_tokens,
+                       temperature=temperature, out=out)
 
 
 def main() -> None:

@@ -1,0 +1,151 @@
+"""Model backends: something that answers a conversation with one assistant turn.
+
+`LocalBackend` generates with a transformers model (optionally with PEFT adapters) through the
+base's own chat template, stopping at the format's end-of-turn tokens, and parses the result with
+`apprentice.agent.chat`. `OpenAIBackend` asks an OpenAI-compatible server (a teacher API, vLLM,
+LM Studio, Ollama, llama.cpp) with the tools in the request and reads its tool calls back.
+Either way a reply that does not parse is a `Reply` with `format_error` set, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from apprentice.agent.chat import parse_completion, render_prompt, stop_strings
+from apprentice.agent.openai_messages import from_openai_message, to_openai_messages
+from apprentice.errors import BackendError
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One assistant turn: the parsed message, why it is malformed (None if not), the raw text, token counts."""
+
+    message: dict
+    format_error: str | None
+    completion_text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Backend(Protocol):
+    """Anything that answers `messages` (our message shape) with one assistant turn, `tools` offered."""
+
+    def respond(self, messages: list[dict], tools: list[dict]) -> Reply: ...
+
+
+class LocalBackend:
+    """A local transformers model (plus optional PEFT adapter), greedy at temperature 0, sampled above."""
+
+    source = "self"  # the Trajectory.source of episodes it plays
+
+    def __init__(self, model_dir: Path, adapter: Path | None = None, temperature: float = 0.0,
+                 max_new_tokens: int = 256, seed: int = 0):
+        from apprentice.base.load import load_base
+
+        model, tokenizer = load_base(Path(model_dir))
+        if adapter is not None:
+            model = _with_adapter(model, Path(adapter))
+        self._setup(model, tokenizer, temperature, max_new_tokens, seed)
+
+    @classmethod
+    def from_model(cls, model, tokenizer, temperature: float = 0.0, max_new_tokens: int = 256,
+                   seed: int = 0) -> LocalBackend:
+        """A backend around an already-loaded model and tokenizer (GRPO rollouts, evaluation)."""
+        backend = cls.__new__(cls)
+        backend._setup(model, tokenizer, temperature, max_new_tokens, seed)
+        return backend
+
+    def _setup(self, model, tokenizer, temperature: float, max_new_tokens: int, seed: int) -> None:
+        if temperature < 0 or max_new_tokens <= 0:
+            raise BackendError(f"temperature {temperature} must be >= 0 and max_new_tokens {max_new_tokens} > 0")
+        self.model, self.tokenizer = model, tokenizer
+        self.temperature, self.max_new_tokens, self.seed = temperature, max_new_tokens, seed
+        self.stop_token_ids = _stop_token_ids(model, tokenizer)
+        self._calls = 0
+
+    def respond(self, messages: list[dict], tools: list[dict]) -> Reply:
+        """Generate one turn after the rendered conversation and parse it."""
+        import torch
+
+        prompt = render_prompt(self.tokenizer, messages, tools)
+        inputs = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(self.model.device)
+        sampling = {"do_sample": False}
+        if self.temperature > 0:
+            # One seed per call: a rerun of the same episode samples the same turns.
+            torch.manual_seed(self.seed + self._calls)
+            sampling = {"do_sample": True, "temperature": self.temperature, "top_p": 1.0}
+        self._calls += 1
+        with torch.no_grad():
+            output = self.model.generate(
+                **inputs, max_new_tokens=self.max_new_tokens, eos_token_id=self.stop_token_ids,
+                pad_token_id=self.tokenizer.pad_token_id or self.stop_token_ids[0], **sampling,
+            )
+        completion_ids = output[0, inputs["input_ids"].shape[1]:]
+        text = self.tokenizer.decode(completion_ids, skip_special_tokens=False)
+        parsed = parse_completion(self.tokenizer, text, prompt)
+        return Reply(parsed.message, parsed.format_error, text, int(inputs["input_ids"].shape[1]),
+                     int(completion_ids.shape[0]))
+
+
+def _with_adapter(model, adapter: Path):
+    from peft import PeftModel
+
+    if not (adapter / "adapter_config.json").is_file():
+        raise BackendError(f"adapter '{adapter}' has no adapter_config.json; give a directory a stage saved")
+    return PeftModel.from_pretrained(model, adapter).eval()
+
+
+def _stop_token_ids(model, tokenizer) -> list[int]:
+    """The format's end-of-turn tokens, then the model's own end-of-sequence ids (which also stop it)."""
+    ids = []
+    for token in stop_strings(tokenizer):
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if isinstance(token_id, int) and token_id != tokenizer.unk_token_id:
+            ids.append(token_id)
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for token_id in eos if isinstance(eos, list) else [eos]:
+        if token_id is not None and token_id not in ids:
+            ids.append(token_id)
+    if not ids:
+        raise BackendError("the tokenizer has no end-of-turn token; give the base a chat template with one")
+    return ids
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible chat-completions server; the key is read from the environment variable named."""
+
+    source = "teacher"
+
+    def __init__(self, base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY",
+                 temperature: float = 0.0, max_tokens: int = 2048, timeout_s: float = 120.0):
+        import os
+
+        import openai
+
+        key = os.environ.get(api_key_env) if api_key_env else "no-key"  # local servers take any key
+        if not key:
+            raise BackendError(
+                f"environment variable {api_key_env} is not set; export it, or pass api_key_env=None for a "
+                f"local server that needs no key"
+            )
+        self.model, self.temperature, self.max_tokens = model, temperature, max_tokens
+        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=1)
+
+    def respond(self, messages: list[dict], tools: list[dict]) -> Reply:
+        """One chat-completions request; a server that cannot be reached raises `BackendError`."""
+        import openai
+
+        try:
+            completion = self._client.chat.completions.create(
+                model=self.model, messages=to_openai_messages(messages), tools=list(tools) or openai.omit,
+                temperature=self.temperature, max_tokens=self.max_tokens,
+            )
+        except openai.APIError as error:
+            raise BackendError(f"chat completion from {self._client.base_url} failed: {error}") from error
+        choice = completion.choices[0]
+        message, problem = from_openai_message(choice.message.model_dump(), choice.finish_reason)
+        usage = completion.usage
+        return Reply(message, problem, choice.message.model_dump_json(),
+                     usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
