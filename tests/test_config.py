@@ -84,7 +84,7 @@ def test_curriculum_must_cover_the_steps():
 
 
 def test_dump_round_trips(tmp_path):
-    config = load_config(None, ["name=x", "targets=[go, rust]"])
+    config = load_config(None, ["name=x", "targets=[go, rust]", "tasks.repos={go: /r/go, rust: /r/rust}"])
     path = write(tmp_path, dump_config(config))
     assert load_config(path, []) == config
     assert isinstance(config, RunConfig) and config.run_dir.name == "x"

@@ -28,6 +28,8 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(package_app, name="package")
 agent_app = typer.Typer(help="Run the coding agent on a task.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
+data_app = typer.Typer(help="Training data: trajectories, preference pairs, quality gates, mixes.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 
 console = Console()
 
@@ -38,12 +40,13 @@ Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value over
 def run(
     config: Annotated[Path, typer.Argument(help="Run config YAML (see examples/).")],
     overrides: Overrides = None,
+    force: Annotated[bool, typer.Option("--force", help="Go on past a failed gate; recorded in that stage's meta.json.")] = False,
 ) -> None:
     """Run the whole pipeline for every configured target, resuming where it stopped."""
     from apprentice import pipeline
     from apprentice.config import load_config
 
-    summary = pipeline.run(load_config(config, overrides or []))
+    summary = pipeline.run(load_config(config, overrides or []), force=force)
     console.print(summary.render(), soft_wrap=True, highlight=False)
 
 
@@ -194,6 +197,75 @@ def agent_run(
 
     agent_run_from_cli(task, model, adapter, max_turns, console, max_new_tokens=max_new_tokens,
                        temperature=temperature, out=out)
+
+
+@data_app.command("trajectories")
+def data_trajectories(
+    tasks: Annotated[Path, typer.Argument(help="Tasks as JSON lines (e.g. from `apprentice tasks mutate`).")],
+    source: Annotated[str, typer.Option(help="gold (the known fix), template (another path to it) or teacher (a model).")] = "gold",
+    out: Annotated[Path, typer.Option(help="Trajectories as JSON lines (the SFT data format).")] = Path("sft.jsonl"),
+    limit: Annotated[int | None, typer.Option(help="Use only the first N tasks.")] = None,
+    prompts: Annotated[str, typer.Option(help="Developer-prompt pool: all, sft, ipo or grpo (SPEC §6).")] = "all",
+    attempts: Annotated[int, typer.Option(help="Teacher: episodes per task; only green ones are kept.")] = 4,
+    base_url: Annotated[str | None, typer.Option(help="Teacher: OpenAI-compatible endpoint, e.g. http://host:8000/v1.")] = None,
+    model: Annotated[str | None, typer.Option(help="Teacher: the model name the endpoint serves.")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Teacher: a local model directory instead of --base-url.")] = None,
+    api_key_env: Annotated[str, typer.Option(help="Teacher: environment variable holding the API key.")] = "OPENAI_API_KEY",
+    temperature: Annotated[float, typer.Option(help="Teacher: sampling temperature (above 0, or attempts repeat).")] = 0.7,
+) -> None:
+    """Build SFT trajectories in the sandbox; keep the green ones; report the share kept and why others dropped."""
+    from apprentice.data.cli_functions import make_backend, trajectories_from_cli
+
+    backend = None
+    if source == "teacher":
+        backend = make_backend(base_url, model, model_dir, api_key_env=api_key_env, temperature=temperature)
+    trajectories_from_cli(tasks, source, out, console, limit=limit, prompts=prompts, backend=backend, attempts=attempts)
+
+
+@data_app.command("preferences")
+def data_preferences(
+    tasks: Annotated[Path, typer.Argument(help="Tasks as JSON lines.")],
+    out: Annotated[Path, typer.Option(help="Preference pairs as JSON lines (TRL prompt/chosen/rejected + why).")] = Path("preference.jsonl"),
+    samples: Annotated[int, typer.Option(help="Candidates sampled from the model per task, besides the gold fix.")] = 4,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N tasks.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint to sample from.")] = None,
+    model: Annotated[str | None, typer.Option(help="The model name the endpoint serves.")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="A local model directory instead of --base-url.")] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API key.")] = "OPENAI_API_KEY",
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+) -> None:
+    """Grade the gold fix and sampled candidates per task; rank by execution (SPEC §6); keep clear pairs."""
+    from apprentice.data.cli_functions import make_backend, preferences_from_cli
+
+    backend = make_backend(base_url, model, model_dir, api_key_env=api_key_env, temperature=temperature) if samples else None
+    preferences_from_cli(tasks, out, console, backend=backend, samples=samples, limit=limit)
+
+
+@data_app.command("check")
+def data_check(
+    data: Annotated[Path, typer.Argument(help="Trajectories as JSON lines.")],
+    config: Annotated[Path | None, typer.Option(help="Run config whose gates.data thresholds apply (default: built-in).")] = None,
+) -> None:
+    """Quality gates of SPEC §6, one line per gate; exit 1 when one fails."""
+    from apprentice.data.cli_functions import check_from_cli
+
+    _, code = check_from_cli(data, console, config=config)
+    if code:
+        raise typer.Exit(code)
+
+
+@data_app.command("mix")
+def data_mix(
+    rounds_dir: Annotated[Path, typer.Argument(help="Directory of accumulated rounds (round-<N>.jsonl).")],
+    add: Annotated[list[Path], typer.Option(help="Trajectory file of the new round; repeat the flag.")],
+    out: Annotated[Path, typer.Option(help="The round's training mix as JSON lines.")] = Path("train.jsonl"),
+    replay_share: Annotated[float, typer.Option(help="Share of the mix replayed from earlier rounds (0.10-0.20).")] = 0.15,
+    seed: Annotated[int, typer.Option(help="Sampling seed (same seed, same mix).")] = 0,
+) -> None:
+    """Store a new round (never replacing earlier ones) and write its mix: SPEC §6 shares plus replay."""
+    from apprentice.data.cli_functions import mix_from_cli
+
+    mix_from_cli(rounds_dir, add, out, console, replay_share=replay_share, seed=seed)
 
 
 def main() -> None:

@@ -1,0 +1,178 @@
+"""Gold and template trajectories: the known fix, acted out with the agent's real tools.
+
+Every tool result in a gold trajectory is real: the builder opens the task's episode workspace,
+calls the agent's `ToolBox` (read the buggy file, apply the fix -- the task's bug reversed --,
+run the tests) and records what came back. The workspace's final diff is then graded like any
+agent's; a trajectory that does not end green is dropped, and why is counted.
+
+Template trajectories (SPEC §6's template share) are the same fix reached along a different,
+equally real path, drawn per task: look around first (list_files), search for the function
+first, or run the failing tests first and reason from their output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from apprentice.agent.loop import LoopConfig, first_messages
+from apprentice.agent.tools import TOOL_SCHEMAS, ToolBox, ToolResult
+from apprentice.agent.trajectory import Trajectory
+from apprentice.agent.workspace import episode_workspace, workspace_diff
+from apprentice.data.diffs import FixSummary, fix_from_bug, summarize_fix
+from apprentice.data.prompts import rotation_index
+from apprentice.data.thinking import GoldThinking, gold_thinking
+from apprentice.errors import DataError
+from apprentice.grading.grade import grade
+from apprentice.grading.outcome import Episode, Outcome
+from apprentice.sandbox import Limits
+from apprentice.tasks.task import Task
+
+READ_WHOLE_LINES = 150  # a file up to this long is read whole; a longer one around the fix
+READ_MARGIN = 20  # lines of context read on each side of a hunk
+
+
+@dataclass(frozen=True)
+class Built:
+    """A built trajectory, or None and the reason it was dropped (a short category, then detail)."""
+
+    task_id: str
+    trajectory: Trajectory | None
+    dropped: str = ""
+    detail: str = ""
+
+
+@dataclass
+class _Conversation:
+    """The assistant and tool messages of an episode under construction, with its tool box."""
+
+    box: ToolBox
+    messages: list[dict] = field(default_factory=list)
+    calls: int = 0
+
+    def act(self, thinking: str, tool: str, arguments: dict) -> ToolResult:
+        """One assistant turn that thinks, then calls `tool`; its real result is recorded."""
+        turn = {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "function": {"name": tool, "arguments": arguments}}]}
+        if thinking:
+            turn["thinking"] = thinking
+        result = self.box.call(tool, arguments)
+        self.messages += [turn, {"role": "tool", "name": tool, "content": result.content}]
+        self.calls += 1
+        return result
+
+    def thinking_text(self) -> str:
+        """All thinking so far, for the grade's thinking-quality part."""
+        return "\n".join(m["thinking"] for m in self.messages if m.get("thinking"))
+
+
+def read_arguments(workspace: Path, fix: FixSummary, path: str) -> dict:
+    """read_file arguments for `path`: the whole file when short, else the lines around the fix."""
+    lines = (workspace / path).read_text(encoding="utf-8", errors="replace").count("\n")
+    spans = [(start, end) for file, start, end in fix.windows if file == path]
+    if lines <= READ_WHOLE_LINES or not spans:
+        return {"path": path}
+    start = max(1, min(s for s, _ in spans) - READ_MARGIN)
+    return {"path": path, "start": start, "end": max(e for _, e in spans) + READ_MARGIN}
+
+
+def _read_and_fix(convo: _Conversation, fix: str, summary: FixSummary, thoughts: GoldThinking,
+                  first_thought: str) -> ToolResult:
+    """Read every file the fix touches, apply the fix, run the tests; returns the patch result."""
+    for index, path in enumerate(summary.files):
+        thought = first_thought if index == 0 else f"Next, read {path}, which the change also touches."
+        convo.act(thought, "read_file", read_arguments(convo.box.workspace, summary, path))
+    applied = convo.act(thoughts.before_patch, "apply_patch", {"diff": fix})
+    if applied.ok:
+        convo.act(thoughts.before_tests, "run_tests", {})
+    return applied
+
+
+def _gold_path(convo, task, fix, summary, thoughts) -> ToolResult:
+    return _read_and_fix(convo, fix, summary, thoughts, thoughts.before_read)
+
+
+def _explore_path(convo, task, fix, summary, thoughts) -> ToolResult:
+    folder = str(PurePosixPath(summary.files[0]).parent) or "."
+    convo.act(thoughts.before_read, "list_files", {"dir": folder})
+    return _read_and_fix(convo, fix, summary, thoughts, f"The listing shows {summary.files[0]}; read it.")
+
+
+def _search_path(convo, task, fix, summary, thoughts) -> ToolResult:
+    symbol = (task.changed_symbols[0].split("::")[-1].split(".")[-1] if task.changed_symbols
+              else PurePosixPath(summary.files[0]).stem)
+    convo.act(thoughts.before_read, "search", {"pattern": symbol})
+    return _read_and_fix(convo, fix, summary, thoughts, f"The search points to {summary.files[0]}; read it.")
+
+
+def _test_first_path(convo, task, fix, summary, thoughts) -> ToolResult:
+    report = convo.act("Run the tests first to see the failure as it is.", "run_tests", {})
+    lines = report.content.splitlines()
+    index = next((n for n, line in enumerate(lines) if line.startswith(("FAILED", "ERROR"))), None)
+    if index is None:
+        seen = thoughts.observe
+    else:
+        message = lines[index + 1].strip() if index + 1 < len(lines) and lines[index + 1].startswith(" ") else ""
+        seen = f"Observe: the run shows {lines[index].strip()}" + (f": {message}" if message else "") + "."
+    return _read_and_fix(convo, fix, summary, thoughts, f"{seen}\n{thoughts.reasoning}")
+
+
+TEMPLATE_PATHS: dict[str, Callable] = {"explore": _explore_path, "search": _search_path, "test_first": _test_first_path}
+
+
+def build_gold(task: Task, developer: str, *, template: bool = False, limits: Limits | None = None) -> Built:
+    """Act out the gold fix of `task` (or a template path to it), grade it, keep it only when green."""
+    started = time.monotonic()
+    try:
+        fix = fix_from_bug(task.bug)
+        summary = summarize_fix(fix)
+    except DataError as error:
+        return Built(task.id, None, "bad bug diff", str(error))
+    names = sorted(TEMPLATE_PATHS)
+    path = TEMPLATE_PATHS[names[rotation_index(task.id, len(names))]] if template else _gold_path
+    draft = gold_thinking(task, summary, fix, tests_passed=len(task.fail_to_pass + task.pass_to_pass))
+    with episode_workspace(task) as workspace:
+        convo = _Conversation(ToolBox(workspace, task, limits=limits))
+        applied = path(convo, task, fix, summary, draft)
+        patch = workspace_diff(workspace)
+    if not applied.ok:
+        return Built(task.id, None, "fix does not apply", applied.content[:300])
+    outcome = grade(task, patch, limits=limits, episode=Episode(tool_calls=convo.calls, thinking=convo.thinking_text()))
+    reason = not_green(outcome.to_dict())
+    if reason:
+        return Built(task.id, None, reason, outcome.summary())
+    convo.messages.append({"role": "assistant", "thinking": draft.final, "content": final_answer(summary, outcome)})
+    return Built(task.id, Trajectory(
+        task_id=task.id, messages=tuple(opening_messages(task, developer) + convo.messages), tools=TOOL_SCHEMAS,
+        source="template" if template else "gold", outcome=outcome.to_dict(), tool_calls=convo.calls,
+        turns=sum(1 for m in convo.messages if m["role"] == "assistant"), seconds=round(time.monotonic() - started, 3),
+    ))
+
+
+def opening_messages(task: Task, developer: str) -> list[dict]:
+    """The loop's own opening (developer prompt, task statement), so gold data matches what the agent sees."""
+    return first_messages(task, LoopConfig(developer_prompt=developer))
+
+
+def final_answer(summary: FixSummary, outcome: Outcome) -> str:
+    """The short final answer: what changed where, and the test result."""
+    lint = {True: ", lint clean", False: ", lint warnings", None: ""}[outcome.lint_clean]
+    return (f"Fixed {', '.join(summary.files)} ({summary.changed_lines} changed lines). "
+            f"Tests: {len(outcome.tests_passed)}/{len(outcome.tests)} passed{lint}.")
+
+
+def not_green(outcome: Mapping) -> str:
+    """Why a graded episode (`Outcome.to_dict()`) is not green, as a drop category; '' when it is."""
+    if outcome.get("skipped"):
+        return "toolchain missing"
+    if not outcome.get("patch_applied"):
+        return "no patch applied"
+    if outcome.get("build_ok") is False:
+        return "build fails"
+    if outcome.get("tamper_flags"):
+        return "tamper flags"
+    if not (outcome.get("tests_complete") and outcome.get("tests") and not outcome.get("tests_failed")):
+        return "tests not green"
+    return ""

@@ -1,0 +1,74 @@
+"""Gold and template trajectories on the tiny repositories: real tool results, graded green,
+and every drop counted with its reason."""
+
+import dataclasses
+
+import pytest
+from fixture_tasks import fixture_task, toolchain_missing
+
+from apprentice.config import DataGate
+from apprentice.data.quality import check_trajectories
+from apprentice.data.trajectories import gold_trajectories
+
+
+def _tool_results(trajectory) -> dict[str, str]:
+    return {m["name"]: m["content"] for m in trajectory.messages if m["role"] == "tool"}
+
+
+def test_python_gold_trajectory_is_real_and_green():
+    task = fixture_task("python")
+    kept, report = gold_trajectories([task])
+    assert report.kept == 1 and report.kept_share == 1.0 and not report.dropped
+    trajectory = kept[0]
+    assert trajectory.source == "gold" and trajectory.outcome["tests_failed"] == []
+    results = _tool_results(trajectory)
+    # Real outputs: the buggy file as it is on disk, the sandboxed test report of the fixed tree.
+    assert "return float(ordered[middle])" in results["read_file"]
+    assert "(ordered[middle - 1] + ordered[middle]) / 2.0" not in results["read_file"]
+    assert "tests: 5/5 passed" in results["run_tests"]
+    roles = [m["role"] for m in trajectory.messages]
+    assert roles[:2] == ["system", "user"] and roles[-1] == "assistant"
+    assert trajectory.messages[2]["thinking"].startswith("Observe:")
+    assert "Tests: 5/5 passed" in trajectory.messages[-1]["content"]
+    assert (trajectory.turns, trajectory.tool_calls) == (4, 3)
+    assert check_trajectories(kept).passed
+
+
+def test_python_template_trajectory_takes_another_path():
+    kept, report = gold_trajectories([fixture_task("python")], template=True)
+    assert report.kept == 1 and kept[0].source == "template"
+    calls = [m["tool_calls"][0]["function"]["name"] for m in kept[0].messages if m.get("tool_calls")]
+    assert calls[1:] == ["read_file", "apply_patch", "run_tests"] and calls[0] in {"list_files", "search", "run_tests"}
+    assert check_trajectories(kept).passed
+
+
+def test_tasks_that_do_not_end_green_are_dropped_with_reasons():
+    task = fixture_task("python")
+    fix = dataclasses.replace(task, id="fix-as-bug", bug=task.bug.replace("-    if", "+    if").replace(
+        "-        return (", "+        return (").replace("@@ -10,8 +10,6 @@", "@@ -10,6 +10,8 @@"))
+    docstring = ('--- a/tinystats/stats.py\n+++ b/tinystats/stats.py\n@@ -1,3 +1,3 @@\n'
+                 '-"""Mean and median."""\n+"""Mean, median and clamp over lists of numbers."""\n \n \n')
+    unrelated = dataclasses.replace(task, id="unrelated", bug=docstring)
+    kept, report = gold_trajectories([fix, unrelated, task])
+    assert [t.task_id for t in kept] == [task.id]
+    assert report.dropped == {"fix does not apply": 1, "tests not green": 1}
+    assert report.attempts == 3 and round(report.kept_share, 3) == 0.333
+    assert "unrelated" in report.examples["tests not green"]
+    assert "kept 1/3 (33%)" in report.text()
+
+
+def test_requirements_drop_what_the_gate_forbids():
+    _, report = gold_trajectories([fixture_task("python")], gate=DataGate(min_tool_calls=4))
+    assert report.kept == 0
+    assert report.dropped == {"outside trajectory requirements": 1}
+    assert "3 tool calls, under 4" in report.examples["outside trajectory requirements"]
+
+
+@pytest.mark.parametrize("language", ["rust", "typescript", pytest.param("go", marks=pytest.mark.slow)])
+def test_gold_on_other_languages(language):
+    missing = toolchain_missing(language)
+    if missing:
+        pytest.skip(f"{language} toolchain missing: {missing}")
+    kept, report = gold_trajectories([fixture_task(language)])
+    assert report.kept == 1, report.text()
+    assert check_trajectories(kept).passed
