@@ -1,7 +1,8 @@
 """Validated tasks (killed mutants) per minute: apprentice's campaign against mutmut 3, one run.
 
 Both work on the same standard-library module laid out with its own tests (`build_corpus_repo`),
-on this machine, one after the other; the figure is killed mutants per minute of wall time
+on this machine, one after the other (apprentice validates python mutants in batches: one
+sandboxed pytest start per batch, a fork per mutant; `tasks/batch_validate.py`); the figure is killed mutants per minute of wall time
 (setup, clean run, coverage and all), and distinct killed mutants per function.
 
     python -m venv /tmp/mutmut-venv && /tmp/mutmut-venv/bin/pip install 'mutmut>=3' pytest
@@ -11,6 +12,7 @@ on this machine, one after the other; the figure is killed mutants per minute of
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import tempfile
@@ -54,7 +56,10 @@ def run_ours(repo: Path, out: Path, workers: int) -> tuple[float, Counter[str], 
     wall = time.monotonic() - started
     killed = Counter(task.statement.split("`", 2)[1].removesuffix("()") for task in iter_tasks(out))
     assert sum(killed.values()) == summary.counts.kept
-    verdicts = Counter(line.split('"status": "')[1].split('"')[0] for line in log_path(out).read_text().splitlines())
+    entries = [json.loads(line) for line in log_path(out).read_text().splitlines()]
+    verdicts = Counter(entry["status"] for entry in entries)
+    print(f"apprentice: {sum(1 for entry in entries if entry.get('batched'))} of {len(entries)} verdicts from "
+          f"the batch path (one sandboxed pytest per batch, a fork per mutant)")
     return wall, verdicts, killed
 
 

@@ -1,5 +1,6 @@
 """Mutants validated by running a real test suite: verdicts, tasks that grade green once fixed, resume."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,9 @@ def test_python_campaign_keeps_only_killed_mutants_with_full_test_lists(python_c
     assert counts.kept == counts.verdicts["killed"] == len(tasks) > 5
     assert counts.verdicts["survived"] + counts.verdicts["uncovered"] >= 1  # e.g. float() of a float
     assert len({(t.repo.commit, t.bug) for t in tasks}) == len(tasks)
+    # every run mutant went through the batch path (one pytest start per batch, a fork per mutant)
+    entries = [json.loads(line) for line in log_path(summary.out).read_text().splitlines()]
+    assert [e["batched"] for e in entries if e["status"] != "uncovered"] == [True] * (counts.tried - counts.verdicts["uncovered"])
     for task in tasks:
         assert task.source == "mutation" and task.fail_to_pass and not set(task.fail_to_pass) & set(task.pass_to_pass)
         assert all(test.startswith("tests/test_stats.py::") for test in task.fail_to_pass + task.pass_to_pass)

@@ -24,11 +24,18 @@ class FunctionSpan:
     """One outermost function of a file: its qualified name and its lines (1-based, inclusive).
 
     `first` includes decorators: Python reports a decorated function's first line there.
+    `body` is where the body starts (line, 1-based column): an edit before it (a default value,
+    a decorator) changes what runs when the `def` runs, not the function's code object.
     """
 
     name: str
     first: int
     last: int
+    body: tuple[int, int] = (0, 0)
+
+    def in_body(self, mutant: Mutant) -> bool:
+        """Whether the mutant's edit starts inside the body (its code object alone changes)."""
+        return (mutant.line, mutant.column) >= self.body
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,17 @@ class CoverageMap:
         return tuple(test for test in self.tests
                      if test in keys or test.partition("::")[0] in keys)
 
+    def reached_on_import(self, mutant: Mutant, repo: Path) -> bool:
+        """Whether the mutant's function ran while a test module was imported or collected."""
+        span = self.span_for(mutant, repo)
+        return span is not None and any(
+            any(span.first <= line <= span.last for line in files.get(mutant.path, ()))
+            for key, files in self.reach.items() if "::" not in key)
+
+    def span_for(self, mutant: Mutant, repo: Path) -> FunctionSpan | None:
+        """The outermost function `mutant` edits, located in the clean file of `repo`."""
+        return self._span(mutant, repo)
+
     def _span(self, mutant: Mutant, repo: Path) -> FunctionSpan | None:
         if mutant.path not in self._spans:
             source = (repo / mutant.path).read_bytes()
@@ -65,8 +83,20 @@ def function_spans(source: bytes, language: str) -> tuple[FunctionSpan, ...]:
     spans = []
     for node, name in function_units(root, rules):
         start = node.parent if node.parent is not None and node.parent.type == "decorated_definition" else node
-        spans.append(FunctionSpan(name, start.start_point.row + 1, node.end_point.row + 1))
+        spans.append(FunctionSpan(name, start.start_point.row + 1, node.end_point.row + 1, _body_start(source, node)))
     return tuple(spans)
+
+
+def _body_start(source: bytes, node) -> tuple[int, int]:
+    """(line, column) where the body starts; column 1 when only indentation precedes it there
+    (a whole-line edit of the first statement is inside the body)."""
+    body = node.child_by_field_name("body") or node
+    line_start = body.start_byte - body.start_point.column
+    if not source[line_start:body.start_byte].strip():
+        return body.start_point.row + 1, 1
+    # tree-sitter counts columns in bytes, the mutant in characters: bytes >= characters, so a
+    # non-ASCII signature only makes the body look later (the safe side).
+    return body.start_point.row + 1, body.start_point.column + 1
 
 
 def read_reach(path: Path) -> CoverageMap:

@@ -11,6 +11,7 @@ keeps all of them, and the same command resumes with the mutants not tried yet.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import random
@@ -22,10 +23,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apprentice.errors import ValidationError
+from apprentice.errors import ApprenticeError, ValidationError
 from apprentice.languages.registry import get_language
 from apprentice.sandbox import SandboxFailure, SandboxPool
 from apprentice.tasks import corpus
+from apprentice.tasks.batch_validate import BATCHED_LANGUAGES, batch_size, batches, validate_batch
 from apprentice.tasks.mutant_tasks import mutant_key, task_from_verdict
 from apprentice.tasks.mutate import (
     DEFAULT_MAX_PER_FUNCTION,
@@ -171,33 +173,38 @@ def _validate_all(pending: list[Mutant], baseline: Baseline, workers: list[Worke
     free: queue.Queue[WorkerWorkspace] = queue.Queue()
     for worker in workers:
         free.put(worker)
+    size = batch_size(pending, len(workers), config.max_tasks)
 
-    def one(mutant: Mutant) -> Verdict | None:
+    def one(batch: list[Mutant]) -> list[Verdict] | None:
         if recorder.stop.is_set():
             return None  # capped or interrupted: the rest of the queue drains without running
         worker = free.get()
         try:
-            verdict = validate_mutant(worker, mutant, baseline)
+            if config.language in BATCHED_LANGUAGES:
+                verdicts = validate_batch(worker, batch, baseline)
+            else:
+                verdicts = [validate_mutant(worker, mutant, baseline) for mutant in batch]
         finally:
             free.put(worker)
-        recorder.record(verdict)
-        return verdict
+        recorder.submit(verdicts)
+        return verdicts
 
-    with SandboxPool(workers=len(workers)) as pool:
+    with SandboxPool(workers=len(workers)) as pool, recorder.writing():
         try:
-            results = pool.map(one, pending)
+            results = pool.map(one, batches(pending, config.language, size))
         except KeyboardInterrupt:
             recorder.stop.set()
             return True
     failures = [result for result in results if isinstance(result, SandboxFailure)]
     if failures:
-        raise ValidationError(f"{len(failures)} mutants could not be validated; first: {failures[0]}\n"
+        raise ValidationError(f"{len(failures)} batches of mutants could not be validated; first: {failures[0]}\n"
                               f"{failures[0].traceback}")
     return False
 
 
 class _Recorder:
-    """Appends verdicts and tasks as they arrive (one lock: the pool's threads share the files)."""
+    """Appends verdicts and tasks as they arrive, on its own thread: a task's buggy commit costs
+    a handful of git processes, which the pool's workers should not wait for between batches."""
 
     def __init__(self, config: CampaignConfig, task_repo: Path, clean_commit: str, counts: CampaignCounts,
                  on_progress: Callable[[CampaignCounts], None] | None):
@@ -205,8 +212,43 @@ class _Recorder:
         self.counts, self.on_progress = counts, on_progress
         self.stop = threading.Event()
         self._lock = threading.Lock()
+        self._inbox: queue.Queue[list[Verdict] | None] = queue.Queue()
+        self._promised = counts.kept  # tasks kept plus killed verdicts submitted but not written yet
+        self._error: BaseException | None = None
         if config.max_tasks is not None and counts.kept >= config.max_tasks:
             self.stop.set()
+
+    def submit(self, verdicts: list[Verdict]) -> None:
+        """Queue a batch's verdicts for writing; stop the pool once enough kills are on their way."""
+        with self._lock:
+            self._promised += sum(1 for verdict in verdicts if verdict.status == "killed")
+            if self.config.max_tasks is not None and self._promised >= self.config.max_tasks:
+                self.stop.set()
+        self._inbox.put(verdicts)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Run the writer thread for the duration; every submitted verdict is written on exit."""
+        thread = threading.Thread(target=self._drain, name="campaign-recorder", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            self._inbox.put(None)
+            thread.join()
+        if self._error is not None:
+            raise ValidationError(f"writing a verdict or task failed: {self._error}") from self._error
+
+    def _drain(self) -> None:
+        while (verdicts := self._inbox.get()) is not None:
+            if self._error is not None:
+                continue  # keep draining so that the pool's threads never block on a full inbox
+            try:
+                for verdict in verdicts:
+                    self.record(verdict)
+            except (OSError, ValueError, ApprenticeError) as error:  # git, the disk, a task record
+                self._error = error
+                self.stop.set()
 
     def record(self, verdict: Verdict) -> None:
         with self._lock:
@@ -232,7 +274,7 @@ def _log_entry(verdict: Verdict, status: str) -> dict[str, object]:
     mutant = verdict.mutant
     return {"key": mutant_key(mutant), "status": status, "path": mutant.path, "function": mutant.function,
             "operator": mutant.operator, "line": mutant.line, "failing": len(verdict.fail_to_pass),
-            "duration_s": round(verdict.duration_s, 3), "detail": verdict.detail}
+            "duration_s": round(verdict.duration_s, 3), "detail": verdict.detail, "batched": verdict.batched}
 
 
 def _append(path: Path, line: str) -> None:

@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -60,6 +61,7 @@ class Verdict:
     failures: tuple[TestCase, ...] = ()  # the fail_to_pass tests with the runner's messages
     duration_s: float = 0.0
     detail: str = ""  # why broken, or which limit
+    batched: bool = False  # judged in a batch process (`batch_validate`), not by its own test run
 
 
 class WorkerWorkspace:
@@ -216,9 +218,16 @@ def judge(mutant: Mutant, language: Language, selected: tuple[str, ...], result:
         return Verdict(mutant, "broken", detail=f"no test report (exit {result.returncode})")
     by_key = {case.id: case for case in cases}
     outcome = {test: by_key.get(language.test_key(test), TestCase(test, "missing")) for test in selected}
+    return verdict_from_outcomes(mutant, selected, outcome)
+
+
+def verdict_from_outcomes(mutant: Mutant, selected: tuple[str, ...], outcome: Mapping[str, TestCase],
+                          batched: bool = False) -> Verdict:
+    """killed or survived, from each selected test's outcome (a test without one counts as failing)."""
+    outcome = {test: outcome.get(test, TestCase(test, "missing")) for test in selected}
     failing = tuple(test for test in selected if outcome[test].status != "passed")
     if not failing:
-        return Verdict(mutant, "survived", pass_to_pass=selected)
+        return Verdict(mutant, "survived", pass_to_pass=selected, batched=batched)
     passing = tuple(test for test in selected if outcome[test].status == "passed")
     failures = tuple(replace(outcome[test], id=test) for test in failing)
-    return Verdict(mutant, "killed", failing, passing, failures)
+    return Verdict(mutant, "killed", failing, passing, failures, batched=batched)
