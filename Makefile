@@ -30,8 +30,10 @@ toolchains:
 	  npm install --silent --prefix $(NODE_TOOLS) $(NODE_PACKAGES) || \
 	  echo "toolchains: tsc/eslint not installed; typescript type-check and lint will be skipped"; }
 
+# --force: the miniature cannot pass the real gates in 15 CPU minutes; every stage still runs and the
+# summary shows each gate's verdict (FAIL (forced) is recorded in that stage's meta.json).
 demo: setup
-	$(BIN)/apprentice run examples/demo.yaml
+	$(BIN)/apprentice run examples/demo.yaml --force
 
 test: setup
 	$(BIN)/python -m pytest

@@ -66,11 +66,3 @@ def test_run_with_a_missing_base_writes_nothing(tmp_path):
                         f"runs_dir={tmp_path / 'runs'}", f"base.path={tmp_path / 'no-model'}")
     assert result.returncode == 2 and "does not exist" in result.stderr
     assert not (tmp_path / "runs").exists()
-
-
-@pytest.mark.integration
-def test_demo_run_builds_the_base_and_checks_expert_lora(tmp_path):
-    result = apprentice("run", str(REPO / "examples" / "demo.yaml"), f"runs_dir={tmp_path}")
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "demo" / "run.yaml").is_file() and (tmp_path / "demo" / "base" / "DONE").is_file()
-    assert "experts adapted in 4/4 layers" in result.stdout

@@ -30,6 +30,8 @@ agent_app = typer.Typer(help="Run the coding agent on a task.", no_args_is_help=
 app.add_typer(agent_app, name="agent")
 data_app = typer.Typer(help="Training data: trajectories, preference pairs, quality gates, mixes.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+gates_app = typer.Typer(help="Promotion gates (SPEC §5).", no_args_is_help=True)
+app.add_typer(gates_app, name="gates")
 
 console = Console()
 
@@ -266,6 +268,17 @@ def data_mix(
     from apprentice.data.cli_functions import mix_from_cli
 
     mix_from_cli(rounds_dir, add, out, console, replay_share=replay_share, seed=seed)
+
+
+@gates_app.command("check")
+def gates_check(stage_dir: Annotated[Path, typer.Argument(help="A stage directory: runs/<name>/stages/<target>/<stage>.")]) -> None:
+    """Print each gate of a finished stage: value, threshold, verdict; exit 1 when one fails."""
+    from apprentice.gates import check_stage
+
+    verdict = check_stage(stage_dir)
+    console.print(verdict.render())
+    if not verdict.passed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

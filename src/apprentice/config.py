@@ -36,6 +36,9 @@ class LoraSection(Section):
     alpha: int = Field(256, gt=0, description="Scale = alpha / rank; 2x rank is the usual choice.")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     quantize_4bit: bool = Field(True, description="QLoRA when CUDA is present; ignored on CPU.")
+    train_embeddings: bool = Field(
+        False, description="Also train embed_tokens and lm_head: needed when the chat format's special tokens are "
+        "new to the base (the embedded miniature never saw Harmony tokens in pretraining).")
 
 
 class PretrainSection(Section):
@@ -44,6 +47,8 @@ class PretrainSection(Section):
     steps_per_length: int = Field(1000, gt=0)
     learning_rate: float = Field(1e-4, gt=0)
     batch_size: int = Field(8, gt=0)
+    max_blocks_per_length: int | None = Field(None, gt=0, description="Cap on corpus blocks per length; empty: the whole corpus.")
+    save_steps: int = Field(200, gt=0, description="Checkpoint every N steps: a killed run resumes from the last one.")
 
     @field_validator("context_lengths")
     @classmethod
@@ -61,6 +66,14 @@ class SftSection(Section):
     packing: bool = True
     optimizer: str = Field("adamw_8bit", description="adamw_8bit needs bitsandbytes (GPU); adamw_torch on CPU.")
     max_seq_length: int = Field(32768, gt=0)
+    packing_strategy: Literal["bfd", "wrapped"] = Field("bfd", description="bfd keeps each trajectory whole inside a block.")
+    max_steps: int | None = Field(None, gt=0, description="Stop after N optimizer steps (smoke runs); empty: epochs decide.")
+    eval_share: float = Field(0.1, gt=0, lt=1, description="Trajectories held out for eval loss and format accuracy.")
+    eval_points: int = Field(5, ge=2, description="Eval-loss measurements over training; the SFT gate needs a trend.")
+    format_samples: int = Field(50, gt=0, description="Held-out assistant turns generated to measure tool-call format accuracy.")
+    format_max_new_tokens: int = Field(256, gt=0, description="Enough for one tool call or a short answer.")
+    save_steps: int = Field(200, gt=0, description="Checkpoint every N steps: a killed run resumes from the last one.")
+    backend: Literal["transformers", "unsloth"] = Field("transformers", description="unsloth: faster kernels on CUDA (pip install unsloth).")
 
 
 class PreferenceSection(Section):
@@ -70,6 +83,22 @@ class PreferenceSection(Section):
     batch_size: int = Field(1, gt=0)
     grad_accum: int = Field(16, gt=0)
     beta: float = Field(0.1, gt=0, description="KL strength toward the SFT reference.")
+    max_length: int = Field(32768, gt=0, description="Prompt + completion tokens; longer pairs are cut at the end, prompts alone this long dropped.")
+    max_steps: int | None = Field(None, gt=0, description="Stop after N optimizer steps (smoke runs); empty: epochs decide.")
+    save_steps: int = Field(200, gt=0, description="Checkpoint every N steps: a killed run resumes from the last one.")
+
+
+class SftDataSection(Section):
+    tasks: int | None = Field(None, gt=0, description="Training tasks turned into trajectories (the first N); empty: all.")
+    template: bool = Field(True, description="Add template trajectories (another real path to the fix) to the gold ones.")
+
+
+class PreferenceDataSection(Section):
+    tasks: int = Field(500, gt=0, description="Training tasks to sample candidates on (the first N).")
+    samples: int = Field(4, gt=0, description="Episodes sampled from the SFT adapter per task, besides the gold fix.")
+    temperature: float = Field(0.8, gt=0, description="Sampling temperature: distinct candidates to rank.")
+    max_new_tokens: int = Field(1024, gt=0)
+    max_turns: int = Field(6, gt=0)
 
 
 class CurriculumPhase(Section):
@@ -115,6 +144,7 @@ class PreferenceGate(Section):
     kl_warn: float = 0.3
     kl_abort: float = 0.5
     min_chosen_win_rate: float = Field(0.8, ge=0, le=1)
+    max_chosen_logp_drop: float = Field(5.0, gt=0, description="Collapse: chosen log-prob per pair falling more than this many nats.")
 
 
 class GrpoGate(Section):
@@ -130,6 +160,29 @@ class DataGate(Section):
     min_multi_tool_share: float = Field(0.8, ge=0, le=1)
     min_average_turns: float = 3.0
     min_valid_format: float = Field(1.0, ge=0, le=1)
+    # Per-trajectory requirements (SPEC §6); every trajectory of a checked dataset must meet them.
+    min_turns: int = Field(3, ge=1, description="Assistant turns per trajectory, at least.")
+    max_turns: int = Field(7, ge=1, description="Assistant turns per trajectory, at most.")
+    min_thinking_blocks: int = Field(1, ge=0, description="Assistant turns with a thinking block, at least.")
+    min_tool_calls: int = Field(2, ge=0, description="Tool calls per trajectory, at least.")
+
+    @model_validator(mode="after")
+    def _turn_range(self) -> "DataGate":
+        if self.min_turns > self.max_turns:
+            raise ValueError(f"min_turns={self.min_turns} is above max_turns={self.max_turns}; lower min_turns "
+                             f"or raise max_turns")
+        return self
+
+
+class TasksSection(Section):
+    repos: dict[str, str] = Field(
+        {"python": "stdlib"},
+        description="Target -> repository with tests to mutate; `stdlib`: the embedded standard-library corpus.",
+    )
+    max_tasks: int = Field(3000, gt=0, description="Validated tasks to keep per target (SPEC §6: >= 3,000 for real runs).")
+    workers: int = Field(2, gt=0, description="Mutants validated at once, one sandbox workspace each.")
+    max_per_function: int = Field(10, gt=0, description="Cap on mutants per function: no single function dominates.")
+    eval_share: float = Field(0.1, gt=0, lt=1, description="Held-out share for repos without a module split (the stdlib has one).")
 
 
 class GatesSection(Section):
@@ -148,8 +201,11 @@ class RunConfig(Section):
     lora: LoraSection = LoraSection()
     pretrain: PretrainSection = PretrainSection()
     sft: SftSection = SftSection()
+    sft_data: SftDataSection = SftDataSection()
     preference: PreferenceSection = PreferenceSection()
+    preference_data: PreferenceDataSection = PreferenceDataSection()
     grpo: GrpoSection = GrpoSection()
+    tasks: TasksSection = TasksSection()
     gates: GatesSection = GatesSection()
 
     @field_validator("targets")
@@ -159,6 +215,14 @@ class RunConfig(Section):
         if unknown:
             raise ValueError(f"unknown target '{unknown[0]}' (known: {', '.join(LANGUAGES)})")
         return targets
+
+    @model_validator(mode="after")
+    def _every_target_has_tasks(self) -> "RunConfig":
+        missing = [target for target in self.targets if target not in self.tasks.repos]
+        if missing:
+            raise ValueError(f"target '{missing[0]}' has no task repository; set tasks.repos.{missing[0]}="
+                             "<a repository with tests> (only python has the embedded `stdlib` corpus)")
+        return self
 
     @property
     def run_dir(self) -> Path:

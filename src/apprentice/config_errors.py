@@ -21,7 +21,8 @@ def describe_validation_error(error: ValidationError, model: type[BaseModel], so
     value = first.get("input")
     message = first["msg"].removeprefix("Value error, ")
     shown = f" (got {value!r})" if not isinstance(value, dict | list) and first["type"] != "missing" else ""
-    return f"'{key}' in {source}: {message}{shown}{more}"
+    where = f"'{key}' in {source}" if key else source
+    return f"{where}: {message}{shown}{more}"
 
 
 def nearest_key_hint(model: type[BaseModel], location: list[Any]) -> str:

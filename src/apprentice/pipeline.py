@@ -1,20 +1,28 @@
 """The whole job for every configured target, resuming where it stopped.
 
-Reads like DESIGN.md's table of contents. Each step returns what it built (or found already
-built, with matching inputs) so the summary says exactly what this run produced.
+    base -> pretrain (once, shared) -> per target: tasks -> SFT trajectories -> sft
+         -> preference pairs sampled from the SFT adapter -> ipo -> grpo
+
+Every step is an artifact of the run directory with its input hashes and a DONE marker, so a
+second run skips what is finished and an interrupted stage resumes from its last checkpoint. A
+stage whose gate fails stops its target's chain with the reason, unless `force` is set; a forced
+continuation is recorded in that stage's gate.json and meta.json.
 """
 
+from __future__ import annotations
+
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from peft import get_peft_model
+from typing import Any
 
 from apprentice.artifacts import atomic_write_text, ensure_writable
-from apprentice.base.load import BaseReport, inspect_base, load_base, read_model_config
-from apprentice.base.lora import lora_config_for, require_expert_lora
+from apprentice.base.load import BaseReport, inspect_base, read_model_config
 from apprentice.base.tiny import build_tiny_base
 from apprentice.config import RunConfig, dump_config
+from apprentice.errors import GateError
+from apprentice.gates import enforce
 
 # The curriculum, in order (SPEC §2); each stage starts from what the one before it learned.
 STAGES = {
@@ -28,41 +36,82 @@ STAGES = {
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One line of the run summary: what a step produced and where."""
+    """One row of the run summary."""
 
+    target: str
     step: str
-    status: str  # built | reused | checked
-    path: Path
-    detail: str
     seconds: float
+    metric: str
+    gate: str  # "pass", "FAIL", "FAIL (forced)" or "-"
+    skipped: bool
 
 
 @dataclass
 class RunSummary:
-    """What a run built, step by step."""
+    """What a run did, step by step, and where each target's chain stopped."""
 
     run_dir: Path
     steps: list[StepRecord] = field(default_factory=list)
+    stopped: dict[str, str] = field(default_factory=dict)
 
     def render(self) -> str:
-        """The summary as lines of text: one per step, its detail indented below."""
-        lines = [f"apprentice run {self.run_dir}: {len(self.steps)} steps"]
-        for step in self.steps:
-            lines.append(f"  {step.step:<28} {step.status:<8} {step.seconds:6.1f} s  {step.path}")
-            lines.append(f"      {step.detail}")
+        """A fixed-width table: target, step, time, key metric, gate; then any stopped chains."""
+        lines = [f"apprentice run {self.run_dir}", f"  {'target':<8} {'step':<16} {'time':>8}  {'gate':<13} key metric"]
+        for s in self.steps:
+            time_text = "reused" if s.skipped else f"{s.seconds:.1f}s"
+            lines.append(f"  {s.target:<8} {s.step:<16} {time_text:>8}  {s.gate:<13} {s.metric}")
+        lines += [f"  {target}: chain stopped: {reason}" for target, reason in self.stopped.items()]
         return "\n".join(lines)
 
 
-def run(config: RunConfig) -> RunSummary:
-    """Run every step of the job for every target in `config`; finished steps are reused."""
-    summary = RunSummary(config.run_dir)
+def run(config: RunConfig, force: bool = False) -> RunSummary:
+    """Run every step for every target in `config`; finished steps are reused."""
     if config.base.path is not None:
         read_model_config(config.base.path)  # fail on a bad base before anything is written
+    summary = RunSummary(config.run_dir)
     prepare_run_dir(config)
-    base_report = _timed(summary, "base", lambda: prepare_base(config))
+    base = _step(summary, "-", "base", lambda: prepare_base(config), _base_metric)
+    base_dir = base.path
+    if config.pretrain.enabled:
+        pretrained = _stage(summary, "-", "pretrain", lambda: run_stage("pretrain", config, "base", base_dir))
+        base_dir = pretrained.adapter_path
     for target in config.targets:
-        _timed(summary, f"{target}: adapter targets", lambda: check_adapter_targets(config, base_report.path))
+        run_target(config, target, base_dir, summary, force)
     return summary
+
+
+def run_target(config: RunConfig, target: str, base_dir: Path, summary: RunSummary, force: bool) -> None:
+    """One target's chain: tasks, trajectories, sft, preference pairs, ipo, grpo; stops at a failed gate."""
+    from apprentice import pipeline_data
+
+    split = _step(summary, target, "tasks", lambda: pipeline_data.make_tasks(config, target),
+                  lambda s: f"{s.counts['train']} train / {s.counts['eval']} eval tasks")
+    sft_data = _step(summary, target, "sft data", lambda: pipeline_data.make_trajectories(config, target, split.train),
+                     lambda d: d.detail)
+    sft = _stage(summary, target, "sft", lambda: run_stage("sft", config, target, base_dir, data=sft_data.path))
+    if _blocked(summary, target, sft, force):
+        return
+    pairs = _step(summary, target, "preference data",
+                  lambda: pipeline_data.make_preferences(config, target, split.train, base_dir, sft.adapter_path),
+                  lambda d: d.detail)
+    ipo = _stage(summary, target, "preference",
+                 lambda: run_stage("preference", config, target, base_dir, sft.adapter_path, pairs.path))
+    if _blocked(summary, target, ipo, force):
+        return
+    grpo = _stage(summary, target, "grpo",
+                  lambda: run_stage("grpo", config, target, base_dir, ipo.adapter_path, split.train))
+    _blocked(summary, target, grpo, force)
+
+
+def run_stage(stage: str, config: RunConfig, target: str, base_dir: Path,
+              parent: Path | None = None, data: Path | None = None):
+    """Run one training stage module on its directory `stages/<target>/<stage>/`."""
+    from apprentice.stages import grpo, preference, pretrain, sft
+    from apprentice.stages.result import StageInputs
+
+    modules = {"pretrain": pretrain, "sft": sft, "preference": preference, "grpo": grpo}
+    inputs = StageInputs(target, config.run_dir / "stages" / target / stage, base_dir, parent, data)
+    return modules[stage].run(config, inputs)
 
 
 def prepare_run_dir(config: RunConfig) -> None:
@@ -79,21 +128,51 @@ def prepare_base(config: RunConfig) -> BaseReport:
     return build_tiny_base(config.run_dir / "base", size=config.base.size, seed=config.base.seed)
 
 
-def check_adapter_targets(config: RunConfig, base: Path) -> str:
-    """Attach the run's LoRA config to the base and prove it reaches the experts (SPEC §1)."""
-    model, _ = load_base(base)
-    peft_model = get_peft_model(model, lora_config_for(model, config.lora.rank, config.lora.alpha, config.lora.dropout))
-    return require_expert_lora(peft_model).describe()
+def _blocked(summary: RunSummary, target: str, result, force: bool) -> bool:
+    """Whether a failed gate stops this target's chain (the other targets go on); `force` records and goes on."""
+    if result.gate is None:
+        return False
+    try:
+        enforce(result.gate, result.adapter_path.parent, force)
+    except GateError as error:
+        summary.stopped[target] = str(error)
+        return True
+    return False
 
 
-def _timed(summary: RunSummary, step: str, action):
+def _step(summary: RunSummary, target: str, step: str, action: Callable[[], Any], metric: Callable[[Any], str]):
     started = time.perf_counter()
     result = action()
-    seconds = time.perf_counter() - started
-    if isinstance(result, BaseReport):
-        detail = f"{result.model_type}, {result.parameters:,} parameters, {result.experts} experts, {result.chat_format} chat"
-        record = StepRecord(step, "ready", result.path, detail, seconds)
-    else:
-        record = StepRecord(step, "checked", summary.run_dir, str(result), seconds)
-    summary.steps.append(record)
+    summary.steps.append(StepRecord(target, step, time.perf_counter() - started, metric(result), "-",
+                                    getattr(result, "skipped", False)))
     return result
+
+
+def _stage(summary: RunSummary, target: str, stage: str, action: Callable[[], Any]):
+    started = time.perf_counter()
+    result = action()
+    gate = "-" if result.gate is None else ("pass" if result.gate.passed else "FAIL")
+    summary.steps.append(StepRecord(target, stage, time.perf_counter() - started, key_metric(stage, result.metrics),
+                                    gate, result.skipped))
+    return result
+
+
+def key_metric(stage: str, metrics: dict[str, Any]) -> str:
+    """The one number that says whether a stage learned (SPEC §5's headline for each)."""
+    def number(key: str) -> str:
+        value = metrics.get(key)
+        return "n/a" if value is None else f"{value:.3g}"
+
+    if stage == "pretrain":
+        return f"loss {number('first_loss')} -> {number('final_loss')}"
+    if stage == "sft":
+        return (f"loss {number('final_train_loss')}, format accuracy "
+                f"{number('format_accuracy_before')} -> {number('format_accuracy')}")
+    if stage == "preference":
+        return f"chosen>rejected {number('chosen_win_rate')}, KL {number('kl')}"
+    rewards = metrics.get("rewards") or []
+    return f"reward {rewards[0]:.3g} -> {rewards[-1]:.3g}, max {number('max_reward')}" if rewards else "no rewards"
+
+
+def _base_metric(report: BaseReport) -> str:
+    return f"{report.model_type}, {report.parameters:,} parameters, {report.experts} experts, {report.chat_format} chat"

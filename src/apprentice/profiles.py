@@ -8,22 +8,35 @@ real recipe (same stages, same curriculum phases, same gates) so the demo exerci
 from typing import Any
 
 TINY: dict[str, Any] = {
-    # Few weights to adapt in a ~4M-parameter model; rank 16 already covers most of each matrix.
-    "lora": {"rank": 16, "alpha": 32, "quantize_4bit": False},
-    # Half the real context curriculum, which a 4-layer model learns in minutes on CPU.
-    "pretrain": {"context_lengths": [256, 512, 1024], "steps_per_length": 60, "learning_rate": 1e-3, "batch_size": 8},
-    # A random-init model needs a far larger step than a pretrained 20B one; bitsandbytes is GPU-only.
-    "sft": {"epochs": 3, "learning_rate": 5e-4, "batch_size": 4, "grad_accum": 1, "optimizer": "adamw_torch",
-            "max_seq_length": 2048},
-    "preference": {"learning_rate": 5e-5, "batch_size": 2, "grad_accum": 1},
+    # Few weights to adapt in a ~4M-parameter model; rank 16 already covers most of each matrix. The
+    # Harmony tokens never occur in the stdlib pretraining corpus, so their embedding and output rows
+    # stay random unless trained: the miniature trains embed_tokens and lm_head with the adapter.
+    "lora": {"rank": 16, "alpha": 32, "quantize_4bit": False, "train_embeddings": True},
+    # A few hundred mutants of the stdlib corpus (SPEC §6 asks 3,000 of a real run): ~2 min with batch validation.
+    "tasks": {"max_tasks": 300},
+    # Half the real context curriculum; ~57k tokens, 2-3 minutes on 2 CPU cores (the MoE trains at a few
+    # hundred tokens/s there), enough to take the random model's loss from ~9 to a code model's first plateau.
+    "pretrain": {"context_lengths": [256, 512, 1024], "steps_per_length": 16, "learning_rate": 1e-3, "batch_size": 2},
+    # Gold + template trajectories of 24 tasks: a trajectory is ~2k tokens, and CPU SFT runs a few hundred tokens/s.
+    "sft_data": {"tasks": 24},
+    # A random-init model needs a far larger step than a pretrained 20B one; bitsandbytes is GPU-only. Batch 1:
+    # on CPU a batch of long rows is as slow as the rows one by one, and more steps learn more in the same time.
+    # 8 probes of 96 new tokens: format accuracy in a minute on CPU, not ten.
+    "sft": {"epochs": 3, "max_steps": 36, "learning_rate": 3e-3, "batch_size": 1, "grad_accum": 1,
+            "optimizer": "adamw_torch", "max_seq_length": 4096, "eval_points": 3, "format_samples": 8,
+            "format_max_new_tokens": 96, "save_steps": 12},
+    # Candidates sampled from the SFT adapter: 4 tasks x 2 short episodes, each graded in the sandbox.
+    "preference_data": {"tasks": 4, "samples": 2, "max_new_tokens": 96, "max_turns": 2},
+    "preference": {"learning_rate": 5e-5, "batch_size": 1, "grad_accum": 1, "max_length": 4096, "max_steps": 8},
     "grpo": {
-        "steps": 40, "learning_rate": 1e-5, "grad_accum": 1,
-        # SPEC §3 at 1/125 of the steps and 1/16 of the lengths.
+        # Two rollouts of one task per step (the smallest group GRPO can compare), six steps.
+        "steps": 6, "learning_rate": 1e-5, "generations": 2, "grad_accum": 2,
+        # SPEC §3's four phases at 1/800 of the steps and 1/128 of the lengths.
         "curriculum": [
-            {"until_step": 8, "max_seq_length": 256, "tasks": "single-file", "tool_pattern": "single", "reasoning_effort": "low"},
-            {"until_step": 16, "max_seq_length": 512, "tasks": "multi-file", "tool_pattern": "chain", "reasoning_effort": "medium"},
-            {"until_step": 28, "max_seq_length": 1024, "tasks": "module", "tool_pattern": "conditional", "reasoning_effort": "high"},
-            {"until_step": 40, "max_seq_length": 2048, "tasks": "repository", "tool_pattern": "planning", "reasoning_effort": "high"},
+            {"until_step": 2, "max_seq_length": 96, "tasks": "single-file", "tool_pattern": "single", "reasoning_effort": "low"},
+            {"until_step": 3, "max_seq_length": 128, "tasks": "multi-file", "tool_pattern": "chain", "reasoning_effort": "medium"},
+            {"until_step": 5, "max_seq_length": 192, "tasks": "module", "tool_pattern": "conditional", "reasoning_effort": "high"},
+            {"until_step": 6, "max_seq_length": 256, "tasks": "repository", "tool_pattern": "planning", "reasoning_effort": "high"},
         ],
     },
     "gates": {

@@ -22,11 +22,14 @@ ATTENTION_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj")
 DENSE_MLP_PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 
 
-def lora_config_for(model: nn.Module, rank: int, alpha: int, dropout: float = 0.0) -> LoraConfig:
+def lora_config_for(model: nn.Module, rank: int, alpha: int, dropout: float = 0.0,
+                    train_embeddings: bool = False) -> LoraConfig:
     """A LoraConfig covering the model's attention projections and its MLP or expert weights.
 
     Fused experts (gpt-oss) are reached through `target_parameters`; dense models and MoE models
-    with per-expert linear layers through `target_modules`.
+    with per-expert linear layers through `target_modules`. `train_embeddings` also trains the
+    input embeddings and the output head in full (`modules_to_save`), for special tokens the base
+    has never seen.
     """
     linear_names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)}
     modules = [name for name in ATTENTION_PROJECTIONS + DENSE_MLP_PROJECTIONS if name in linear_names]
@@ -39,6 +42,7 @@ def lora_config_for(model: nn.Module, rank: int, alpha: int, dropout: float = 0.
         lora_dropout=dropout,
         target_modules=modules,
         target_parameters=list(expert_parameter_names(model)) or None,
+        modules_to_save=["embed_tokens", "lm_head"] if train_embeddings else None,
         task_type="CAUSAL_LM",
     )
 

@@ -1,0 +1,192 @@
+"""GRPO: the agent works sandboxed tasks multi-turn; the reward is the grading of what it leaves.
+
+    setup   -> base + the IPO (or SFT) adapter, trainable; prompts ordered by the curriculum
+               (SPEC §3: easy tasks and short sequences first); one `TaskEnvironment` per rollout
+    train   -> TRL GRPOTrainer with `environment_factory`: the model calls read_file, apply_patch,
+               run_tests ... inside the task's workspace; a callback moves the curriculum phase
+               (sequence length, tool iterations, reasoning effort) as steps pass
+    cleanup -> adapter, per-step reward curve, reward time share, gate (SPEC §5), DONE
+
+Reward per rollout (SPEC §4): -1.0 for an invalid tool call, else the composite of the grade
+(execution 0.5, diff minimality 0.2, tool efficiency 0.15, thinking 0.15; shaping only when the
+tests pass; capped at 1.0). Rollouts are graded in parallel through the sandbox pool, and one
+failed grade scores 0.0 for that rollout alone.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from apprentice.artifacts import atomic_directory
+from apprentice.config import RunConfig
+from apprentice.data.prompts import developer_prompt
+from apprentice.errors import StageError
+from apprentice.gates import evaluate
+from apprentice.stages.common import (
+    Hardware,
+    attach_lora,
+    common_training_args,
+    load_for_training,
+    logged,
+    require_chat_template,
+    resource_errors,
+)
+from apprentice.stages.grpo_curriculum import CurriculumCallback, ordered_prompts
+from apprentice.stages.grpo_env import TaskEnvironment
+from apprentice.stages.grpo_reward import ExecutionReward
+from apprentice.stages.result import (
+    ADAPTER_DIR,
+    CHECKPOINT_DIR,
+    StageInputs,
+    StageResult,
+    check_adapter_base,
+    finish_stage,
+    input_hashes,
+    prepare_stage_dir,
+    reuse_if_done,
+    write_adapter_origin,
+)
+from apprentice.tasks.task import Task
+
+STAGE = "grpo"
+KNOBS = "grpo.generations, grpo.batch_size or the curriculum's max_seq_length"
+
+
+def stage_config(config: RunConfig) -> dict[str, Any]:
+    """The resolved settings this stage's output depends on (hashed into its inputs)."""
+    return {"grpo": config.grpo.model_dump(mode="json"), "lora": config.lora.model_dump(mode="json")}
+
+
+def run(config: RunConfig, inputs: StageInputs) -> StageResult:
+    """Train (or reuse) the GRPO adapter of `inputs.target` on the tasks in `inputs.data` (Task JSONL)."""
+    settings = stage_config(config)
+    hashes = input_hashes(inputs, settings)
+    if (finished := reuse_if_done(STAGE, inputs, hashes, ADAPTER_DIR)) is not None:
+        return finished
+    if inputs.parent_adapter is not None:
+        check_adapter_base(inputs.parent_adapter, hashes["base"])
+    tasks = read_tasks(inputs.data, inputs.target)
+    resume = prepare_stage_dir(inputs, hashes)
+    hardware = Hardware()
+    environments: list[TaskEnvironment] = []
+    with resource_errors(STAGE, KNOBS):
+        trainer, reward = setup(config, inputs, tasks, hardware, environments)
+        started = time.perf_counter()
+        try:
+            trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+        finally:
+            for environment in environments:
+                environment._close()
+        seconds = time.perf_counter() - started
+        save_adapter(trainer, inputs, hashes["base"])
+    metrics = collect_metrics(trainer, reward, seconds, resume is not None)
+    metrics["hardware_notes"] = hardware.notes
+    gate = evaluate(STAGE, metrics, config.gates)
+    return finish_stage(STAGE, inputs, settings, hashes, metrics, gate, ADAPTER_DIR)
+
+
+def read_tasks(path: Path | None, target: str) -> list[Task]:
+    """The target's tasks from a Task JSONL file; StageError when there are none."""
+    if path is None or not path.is_file():
+        raise StageError(f"grpo needs a tasks file (Task JSONL) for '{target}', got {path}; run the tasks step first")
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tasks = [task for task in map(Task.from_json, lines) if task.language == target]
+    if not tasks:
+        raise StageError(f"'{path}' holds no {target} tasks; GRPO needs at least one")
+    return tasks
+
+
+def setup(config: RunConfig, inputs: StageInputs, tasks: list[Task], hardware: Hardware,
+          environments: list[TaskEnvironment]):
+    """(GRPOTrainer, ExecutionReward): the chained adapter, curriculum-ordered prompts, environments."""
+    from datasets import Dataset
+    from trl import GRPOTrainer
+
+    model, tokenizer = load_for_training(inputs.base_dir, config.lora, hardware)
+    require_chat_template(tokenizer, inputs.base_dir)
+    tokenizer.padding_side = "left"  # generation pads on the left
+    model = attach_lora(model, config.lora, inputs.parent_adapter)
+    per_step = prompts_per_step(config)
+    rows = ordered_prompts(tasks, config.grpo, per_step, lambda task: prompt_for(task, inputs.target))
+    reward = ExecutionReward(workers=2)
+
+    def new_environment() -> TaskEnvironment:
+        environment = TaskEnvironment()
+        environments.append(environment)
+        return environment
+
+    trainer = GRPOTrainer(
+        model=model, reward_funcs=[reward], args=grpo_arguments(config, inputs.stage_dir / CHECKPOINT_DIR, hardware),
+        train_dataset=Dataset.from_list(rows), processing_class=tokenizer, environment_factory=new_environment,
+    )
+    trainer.add_callback(CurriculumCallback(trainer, config.grpo.curriculum))
+    return trainer, reward
+
+
+def prompts_per_step(config: RunConfig) -> int:
+    """Distinct tasks per optimizer step: the generation batch over the generations per task."""
+    grpo = config.grpo
+    batch = grpo.batch_size * max(grpo.grad_accum, 1)
+    if batch % grpo.generations:
+        raise StageError(f"grpo.batch_size x grpo.grad_accum = {batch} must be a multiple of grpo.generations="
+                         f"{grpo.generations}; raise grpo.grad_accum")
+    return batch // grpo.generations
+
+
+def prompt_for(task: Task, target: str) -> list[dict]:
+    """The conversation GRPO starts from: a rotated developer prompt (SPEC §6) and the task statement."""
+    return [
+        {"role": "developer", "content": developer_prompt(STAGE, target, task.id)},
+        {"role": "user", "content": task.statement},
+    ]
+
+
+def grpo_arguments(config: RunConfig, output_dir: Path, hardware: Hardware):
+    """GRPOConfig from the run config's `grpo` section (SPEC §2 in the real profile)."""
+    from trl import GRPOConfig
+
+    grpo, first = config.grpo, config.grpo.curriculum[0]
+    return GRPOConfig(
+        **common_training_args(output_dir),
+        max_steps=grpo.steps,
+        learning_rate=grpo.learning_rate,
+        per_device_train_batch_size=grpo.batch_size,
+        gradient_accumulation_steps=grpo.grad_accum,
+        num_generations=grpo.generations,
+        temperature=grpo.temperature,
+        max_completion_length=first.max_seq_length,
+        shuffle_dataset=False,  # the curriculum orders the prompts
+        save_steps=max(1, grpo.steps // 4),
+        optim=hardware.optimizer("adamw_torch"),
+        beta=0.0,  # no reference model: the KL term of DeepSeek's GRPO is dropped, as in DAPO and Dr. GRPO
+    )
+
+
+def collect_metrics(trainer, reward: ExecutionReward, seconds: float, resumed: bool) -> dict[str, Any]:
+    """Per-step reward mean and std, the best single rollout, and the share of time spent grading."""
+    history = trainer.state.log_history
+    means = [value for _, value in logged(history, "reward")]
+    stds = [value for _, value in logged(history, "reward_std")]
+    return {
+        "rewards": means,
+        "reward_stds": stds,
+        "max_reward": reward.best,
+        "rollouts_graded": reward.graded,
+        "grade_failures": reward.failures,
+        "invalid_format_rollouts": reward.invalid_format,
+        "reward_seconds": round(reward.seconds, 2),
+        "train_seconds": round(seconds, 2),
+        "reward_time_share": round(reward.seconds / seconds, 3) if seconds else None,
+        "steps": trainer.state.global_step,
+        "resumed": resumed,
+    }
+
+
+def save_adapter(trainer, inputs: StageInputs, base_hash: str) -> None:
+    """The trained adapter (and tokenizer) into `stage_dir/adapter/`, atomically, with its base recorded."""
+    with atomic_directory(inputs.stage_dir / ADAPTER_DIR) as staging:
+        trainer.model.save_pretrained(staging)
+        trainer.processing_class.save_pretrained(staging)
+        write_adapter_origin(staging, base_hash, STAGE, inputs.target)

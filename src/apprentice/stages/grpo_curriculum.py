@@ -1,0 +1,66 @@
+"""The GRPO curriculum (SPEC §3): which tasks come when, and what the trainer allows per phase.
+
+Prompts are laid out in training order (the trainer does not shuffle): each phase gets the tasks
+of its complexity, easiest first, cycled to fill its steps. A callback moves the phase's limits
+into the trainer as steps pass: completion length, tool-call iterations (the tool pattern) and the
+reasoning effort the gpt-oss chat template announces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from transformers import TrainerCallback
+
+from apprentice.config import CurriculumPhase, GrpoSection
+from apprentice.tasks.task import Task
+
+# Phase complexity -> the task difficulty tiers it draws from (Task.difficulty 1-4).
+TIERS = {"single-file": (1,), "multi-file": (2, 1), "module": (3, 2), "repository": (4, 3)}
+# Tool pattern -> how many rounds of tool calls a rollout may make.
+TOOL_ROUNDS = {"single": 1, "chain": 3, "conditional": 5, "planning": 8}
+
+
+def phase_tasks(tasks: list[Task], phase: CurriculumPhase) -> list[Task]:
+    """The tasks of the phase's tiers; the nearest easier tier when none exist; all tasks at last."""
+    for tier in TIERS[phase.tasks]:
+        chosen = [task for task in tasks if task.difficulty == tier]
+        if chosen:
+            return chosen
+    easier = [task for task in tasks if task.difficulty <= TIERS[phase.tasks][0]]
+    return easier or tasks
+
+
+def ordered_prompts(tasks: list[Task], grpo: GrpoSection, per_step: int,
+                    prompt: Callable[[Task], list[dict]]) -> list[dict]:
+    """One dataset row per prompt slot, in training order: {"prompt": messages, "task": Task JSON}."""
+    rows, step = [], 0
+    for phase in grpo.curriculum:
+        pool = sorted(phase_tasks(tasks, phase), key=lambda task: task.id)
+        steps = min(phase.until_step, grpo.steps) - step
+        for slot in range(max(steps, 0) * per_step):
+            task = pool[slot % len(pool)]
+            rows.append({"prompt": prompt(task), "task": task.to_json()})
+        step = min(phase.until_step, grpo.steps)
+    return rows
+
+
+def phase_at(step: int, curriculum: list[CurriculumPhase]) -> CurriculumPhase:
+    """The curriculum phase that `step` (0-based) falls in."""
+    return next((phase for phase in curriculum if step < phase.until_step), curriculum[-1])
+
+
+class CurriculumCallback(TrainerCallback):
+    """Applies the current phase's limits to the trainer before every step."""
+
+    def __init__(self, trainer, curriculum: list[CurriculumPhase]):
+        self.trainer = trainer
+        self.curriculum = curriculum
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        phase = phase_at(state.global_step, self.curriculum)
+        self.trainer.max_completion_length = phase.max_seq_length
+        self.trainer.max_tool_calling_iterations = TOOL_ROUNDS[phase.tool_pattern]
+        self.trainer.chat_template_kwargs = {**self.trainer.chat_template_kwargs,
+                                             "reasoning_effort": phase.reasoning_effort}
+        return control

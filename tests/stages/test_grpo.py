@@ -1,0 +1,74 @@
+"""GRPO: the reward's format check, the curriculum layout, and one real step on the tiny base."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from apprentice.config import load_config
+from apprentice.errors import StageError
+from apprentice.stages import grpo
+from apprentice.stages.grpo_curriculum import TOOL_ROUNDS, ordered_prompts, phase_at, phase_tasks
+from apprentice.stages.grpo_reward import format_valid, thinking_of
+from apprentice.stages.result import StageInputs
+from apprentice.tasks.task import RepoRef, Task
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "python"
+TWO_PHASES = ("grpo.curriculum=[{until_step: 1, max_seq_length: 32, tasks: single-file, tool_pattern: single, "
+              "reasoning_effort: low}, {until_step: 2, max_seq_length: 48, tasks: module, tool_pattern: chain, "
+              "reasoning_effort: high}]")
+
+
+def fixture_task(**changes) -> Task:
+    task = Task.from_json((FIXTURE / "task.json").read_text())
+    return dataclasses.replace(task, repo=RepoRef(str(FIXTURE / "repo")), **changes)
+
+
+def test_format_check_catches_raw_control_text_and_failed_calls():
+    good = [{"role": "assistant", "thinking": "Observe", "tool_calls": []}, {"role": "tool", "content": "1 passed"}]
+    assert format_valid(good) and thinking_of(good) == "Observe"
+    assert not format_valid([{"role": "assistant", "content": 'to=functions.read_file<|channel|>commentary {"pa'}])
+    assert not format_valid([{"role": "assistant", "content": ""},
+                             {"role": "tool", "content": "{'error': 'Tool delete_all not found.'}"}])
+
+
+def test_curriculum_orders_tasks_by_phase_and_cycles_them():
+    easy, hard = fixture_task(id="easy", difficulty=1), fixture_task(id="hard", difficulty=3)
+    config = load_config(None, ["grpo.steps=2", TWO_PHASES])
+    rows = ordered_prompts([hard, easy], config.grpo, per_step=2, prompt=lambda task: [{"role": "user", "content": task.id}])
+    assert [json.loads(row["task"])["id"] for row in rows] == ["easy", "easy", "hard", "hard"]
+    assert phase_at(0, config.grpo.curriculum).reasoning_effort == "low"
+    assert phase_at(1, config.grpo.curriculum).tool_pattern == "chain" and TOOL_ROUNDS["chain"] == 3
+    # no tier-4 task: a "repository" phase falls back to the nearest easier tier
+    phase = config.grpo.curriculum[1].model_copy(update={"tasks": "repository"})
+    assert phase_tasks([easy, hard], phase) == [hard]
+
+
+def test_generation_batch_must_hold_whole_groups():
+    config = load_config(None, ["grpo.generations=4", "grpo.grad_accum=3", "grpo.batch_size=1"])
+    with pytest.raises(StageError, match="must be a multiple of grpo.generations=4; raise grpo.grad_accum"):
+        grpo.prompts_per_step(config)
+
+
+def test_missing_or_foreign_tasks_are_named(tmp_path):
+    with pytest.raises(StageError, match="needs a tasks file"):
+        grpo.read_tasks(tmp_path / "none.jsonl", "python")
+    (tmp_path / "t.jsonl").write_text(fixture_task().to_json() + "\n")
+    with pytest.raises(StageError, match="holds no rust tasks"):
+        grpo.read_tasks(tmp_path / "t.jsonl", "rust")
+
+
+@pytest.mark.integration
+def test_one_grpo_run_on_the_tiny_base_writes_a_gated_adapter(tiny_base, tmp_path):
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(fixture_task().to_json() + "\n")
+    config = load_config(None, ["grpo.steps=2", "grpo.generations=2", "grpo.grad_accum=2", TWO_PHASES])
+    inputs = StageInputs("python", tmp_path / "grpo", tiny_base, None, tasks)
+    result = grpo.run(config, inputs)
+    assert (result.adapter_path / "adapter_config.json").is_file() and (tmp_path / "grpo" / "DONE").is_file()
+    assert len(result.metrics["rewards"]) == 2 and result.metrics["rollouts_graded"] == 4
+    assert -1.0 <= result.metrics["max_reward"] <= 1.0
+    assert 0 <= result.metrics["reward_time_share"] <= 1
+    assert {check.name for check in result.gate.checks} == {"mean_reward", "reward_std", "max_reward"}
+    assert grpo.run(config, inputs).skipped  # same inputs: reused, not retrained

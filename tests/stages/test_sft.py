@@ -1,0 +1,94 @@
+"""SFT on the embedded miniature gpt-oss: outputs, gate, skip, resume, bad input."""
+
+import json
+import shutil
+
+import pytest
+from stage_data import small_config, trajectory, write_trajectories
+
+from apprentice.errors import StageError
+from apprentice.stages import sft
+from apprentice.stages.result import ADAPTER_ORIGIN_FILE, StageInputs
+from apprentice.stages.sft_data import format_probes, split_held_out, tokenize_trajectory, training_template
+
+
+def test_sft_writes_adapter_metrics_gate_meta_and_done(sft_run):
+    result, inputs = sft_run
+    stage_dir = inputs.stage_dir
+    for name in ("adapter/adapter_config.json", f"adapter/{ADAPTER_ORIGIN_FILE}", "metrics.json", "gate.json",
+                 "meta.json", "DONE"):
+        assert (stage_dir / name).exists(), name
+    assert not (stage_dir / "checkpoints").exists()
+    metrics = json.loads((stage_dir / "metrics.json").read_text())
+    assert metrics["steps"] == 4 and len(metrics["train_losses"]) == 4 and len(metrics["eval_losses"]) >= 2
+    assert 0.0 <= metrics["format_accuracy"] <= 1.0 and metrics["format_probes"] == 2
+    assert {check.name for check in result.gate.checks} == {"final_loss", "format_accuracy", "eval_loss_falling"}
+    meta = json.loads((stage_dir / "meta.json").read_text())
+    assert set(meta["inputs"]) == {"base", "data", "parent_adapter", "config"} and meta["config"]["stage"] == "sft"
+
+
+def test_sft_is_skipped_when_done_with_the_same_inputs(sft_run):
+    result, inputs = sft_run
+    again = sft.run(small_config(), inputs)
+    assert again.skipped and again.metrics == result.metrics and again.gate == result.gate
+
+
+def test_sft_resumes_from_the_last_checkpoint(tiny_base, tmp_path, monkeypatch):
+    data = write_trajectories(tmp_path / "sft.jsonl", 6)
+    inputs = StageInputs("python", tmp_path / "sft", tiny_base, data=data)
+    config = small_config("sft.max_steps=2", "sft.batch_size=2", "sft.eval_points=2", "sft.format_samples=1")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # stands in for kill -9 after the last checkpoint was written
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sft, "save_adapter", killed)
+        with pytest.raises(KeyboardInterrupt):
+            sft.run(config, inputs)
+    assert (tmp_path / "sft" / "checkpoints" / "checkpoint-2").is_dir() and not (tmp_path / "sft" / "DONE").exists()
+    result = sft.run(config, inputs)
+    assert result.metrics["resumed"] is True and result.metrics["steps"] == 2 and (tmp_path / "sft" / "DONE").exists()
+
+
+def test_empty_dataset_is_a_clear_error(tiny_base, tmp_path):
+    (tmp_path / "sft.jsonl").write_text("")
+    with pytest.raises(StageError, match="holds no trajectory"):
+        sft.run(small_config(), StageInputs("python", tmp_path / "sft", tiny_base, data=tmp_path / "sft.jsonl"))
+    assert not (tmp_path / "sft").exists()
+
+
+def test_missing_dataset_is_a_clear_error(tiny_base, tmp_path):
+    with pytest.raises(StageError, match="does not exist"):
+        sft.run(small_config(), StageInputs("python", tmp_path / "sft", tiny_base, data=tmp_path / "none.jsonl"))
+
+
+def test_base_without_chat_template_is_a_clear_error(tiny_base, tmp_path):
+    base = tmp_path / "base"
+    shutil.copytree(tiny_base, base)
+    (base / "chat_template.jinja").unlink()
+    config_file = base / "tokenizer_config.json"
+    config_file.write_text(json.dumps({k: v for k, v in json.loads(config_file.read_text()).items() if k != "chat_template"}))
+    data = write_trajectories(tmp_path / "sft.jsonl", 4)
+    with pytest.raises(StageError, match="no chat template"):
+        sft.run(small_config(), StageInputs("python", tmp_path / "sft", base, data=data))
+
+
+def test_loss_mask_covers_assistant_turns_only(tiny_base):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    row = tokenize_trajectory(tokenizer, training_template(tokenizer), trajectory(3))
+    trained = tokenizer.decode([t for t, m in zip(row["input_ids"], row["assistant_masks"], strict=True) if m])
+    ignored = tokenizer.decode([t for t, m in zip(row["input_ids"], row["assistant_masks"], strict=True) if not m])
+    assert "read_file" in trained and "Fixed mod3.py" in trained and trained.endswith("<|return|>")
+    assert "returns the wrong value" in ignored and "2 passed" in ignored and "type read_file" in ignored
+
+
+def test_held_out_split_is_stable_and_disjoint():
+    trajectories = [trajectory(i) for i in range(20)]
+    train, held_out = split_held_out(trajectories, 0.2)
+    again_train, again_held_out = split_held_out(list(reversed(trajectories)), 0.2)
+    assert {t.task_id for t in again_held_out} == {t.task_id for t in held_out}
+    assert {t.task_id for t in train}.isdisjoint({t.task_id for t in held_out}) and held_out and train
+    probes = format_probes(held_out, 100)
+    assert len(probes) == 3 * len(held_out) and all(p.messages[-1]["role"] != "assistant" for p in probes)
