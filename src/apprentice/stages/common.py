@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import TrainerCallback
 
 from apprentice.base.load import load_base
 from apprentice.base.lora import lora_config_for, require_expert_lora
@@ -147,3 +148,26 @@ def resource_errors(stage: str, knobs: str) -> Iterator[None]:
             raise
         raise StageError(f"{stage}: disk full while writing '{error.filename}'; free space or move runs_dir, "
                          "then run again: it resumes from the last checkpoint") from None
+
+
+class StageProgress(TrainerCallback):
+    """One line per logged step (`sft step 12/36 loss 6.41`) in place of the Trainer's raw log dicts."""
+
+    KEYS = ("loss", "eval_loss", "reward", "reward_std", "rewards/accuracies")
+
+    def __init__(self, stage: str):
+        self.stage = stage
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        shown = [f"{key} {float(logs[key]):.4g}" for key in self.KEYS if logs and key in logs]
+        if shown:
+            print(f"  {self.stage} step {state.global_step}/{state.max_steps} " + " ".join(shown), flush=True)
+
+
+def show_progress(trainer, stage: str):
+    """Replace the Trainer's log printer (it prints every metric dict) with `StageProgress`."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(StageProgress(stage))
+    return trainer

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from apprentice.artifacts import atomic_directory
 from apprentice.config import RunConfig
 from apprentice.data.prompts import developer_prompt
 from apprentice.errors import StageError
@@ -32,6 +31,7 @@ from apprentice.stages.common import (
     logged,
     require_chat_template,
     resource_errors,
+    show_progress,
 )
 from apprentice.stages.grpo_curriculum import CurriculumCallback, ordered_prompts
 from apprentice.stages.grpo_env import TaskEnvironment
@@ -46,7 +46,7 @@ from apprentice.stages.result import (
     input_hashes,
     prepare_stage_dir,
     reuse_if_done,
-    write_adapter_origin,
+    save_adapter,
 )
 from apprentice.tasks.task import Task
 
@@ -80,7 +80,7 @@ def run(config: RunConfig, inputs: StageInputs) -> StageResult:
             for environment in environments:
                 environment._close()
         seconds = time.perf_counter() - started
-        save_adapter(trainer, inputs, hashes["base"])
+        save_adapter(trainer, inputs, hashes["base"], STAGE)
     metrics = collect_metrics(trainer, reward, seconds, resume is not None)
     metrics["hardware_notes"] = hardware.notes
     gate = evaluate(STAGE, metrics, config.gates)
@@ -122,7 +122,7 @@ def setup(config: RunConfig, inputs: StageInputs, tasks: list[Task], hardware: H
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, environment_factory=new_environment,
     )
     trainer.add_callback(CurriculumCallback(trainer, config.grpo.curriculum))
-    return trainer, reward
+    return show_progress(trainer, STAGE), reward
 
 
 def prompts_per_step(config: RunConfig) -> int:
@@ -182,11 +182,3 @@ def collect_metrics(trainer, reward: ExecutionReward, seconds: float, resumed: b
         "steps": trainer.state.global_step,
         "resumed": resumed,
     }
-
-
-def save_adapter(trainer, inputs: StageInputs, base_hash: str) -> None:
-    """The trained adapter (and tokenizer) into `stage_dir/adapter/`, atomically, with its base recorded."""
-    with atomic_directory(inputs.stage_dir / ADAPTER_DIR) as staging:
-        trainer.model.save_pretrained(staging)
-        trainer.processing_class.save_pretrained(staging)
-        write_adapter_origin(staging, base_hash, STAGE, inputs.target)

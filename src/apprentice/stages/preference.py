@@ -31,6 +31,7 @@ from apprentice.stages.common import (
     logged,
     require_chat_template,
     resource_errors,
+    show_progress,
     tail_mean,
 )
 from apprentice.stages.preference_data import read_pairs, tokenized_pairs
@@ -44,8 +45,8 @@ from apprentice.stages.result import (
     input_hashes,
     prepare_stage_dir,
     reuse_if_done,
+    save_adapter,
 )
-from apprentice.stages.sft import save_adapter
 
 STAGE = "preference"
 KNOBS = "preference.batch_size (raise preference.grad_accum to keep the effective batch) or preference.max_length"
@@ -103,7 +104,7 @@ def run(config: RunConfig, inputs: StageInputs) -> StageResult:
         trainer = setup(config, inputs, pairs, hardware, watch)
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         final = trainer.evaluate(eval_dataset=trainer.train_dataset)
-        save_adapter(trainer, inputs, hashes["base"])
+        save_adapter(trainer, inputs, hashes["base"], STAGE)
     metrics = collect_metrics(trainer, final, watch, config.preference.beta)
     metrics["hardware_notes"] = hardware.notes
     return finish_stage(STAGE, inputs, settings, hashes, metrics, evaluate(STAGE, metrics, config.gates), ADAPTER_DIR)
@@ -116,8 +117,9 @@ def setup(config: RunConfig, inputs: StageInputs, pairs: list[dict], hardware: H
     data = tokenized_pairs(tokenizer, pairs, config.preference.max_length)
     model = attach_lora(model, config.lora, inputs.parent_adapter)
     arguments = preference_arguments(config, inputs.stage_dir / CHECKPOINT_DIR, hardware)
-    return PretokenizedDPOTrainer(model=model, args=arguments, train_dataset=data, processing_class=tokenizer,
-                                  callbacks=[watch])
+    trainer = PretokenizedDPOTrainer(model=model, args=arguments, train_dataset=data, processing_class=tokenizer,
+                                     callbacks=[watch])
+    return show_progress(trainer, STAGE)
 
 
 def preference_arguments(config: RunConfig, output_dir: Path, hardware: Hardware):

@@ -20,7 +20,7 @@ from typing import Any
 
 from apprentice.artifacts import atomic_directory, is_done, mark_done
 from apprentice.config import RunConfig
-from apprentice.stages.common import common_training_args, logged, resource_errors, tail_mean
+from apprentice.stages.common import common_training_args, logged, resource_errors, show_progress, tail_mean
 from apprentice.stages.corpus_data import corpus_files, curriculum_blocks, token_stream
 from apprentice.stages.result import (
     CHECKPOINT_DIR,
@@ -100,6 +100,7 @@ def train_phase(config: RunConfig, stage_dir: Path, model, tokenizer, length: in
     data = Dataset.from_dict({"input_ids": blocks, "labels": blocks})
     model.train()
     trainer = Trainer(model=model, args=arguments, train_dataset=data, data_collator=default_data_collator)
+    show_progress(trainer, f"pretrain@{length}")
     resume = last_checkpoint(checkpoints)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     losses = logged(trainer.state.log_history, "loss")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from apprentice.artifacts import (
+    atomic_directory,
     atomic_write_json,
     ensure_writable,
     hash_path,
@@ -124,6 +125,14 @@ def finish_stage(stage: str, inputs: StageInputs, config: dict[str, Any], hashes
     shutil.rmtree(inputs.stage_dir / CHECKPOINT_DIR, ignore_errors=True)
     mark_done(inputs.stage_dir)
     return StageResult(stage, inputs.target, inputs.stage_dir / output, metrics, gate, hashes)
+
+
+def save_adapter(trainer, inputs: StageInputs, base_hash: str, stage: str) -> None:
+    """The trained adapter (and tokenizer) into `stage_dir/adapter/`, atomically, with its base recorded."""
+    with atomic_directory(inputs.stage_dir / ADAPTER_DIR) as staging:
+        trainer.model.save_pretrained(staging)
+        trainer.processing_class.save_pretrained(staging)
+        write_adapter_origin(staging, base_hash, stage, inputs.target)
 
 
 def write_adapter_origin(adapter_dir: Path, base_hash: str, stage: str, target: str) -> None:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from apprentice.artifacts import atomic_directory, atomic_write_json
+from apprentice.artifacts import atomic_write_json
 from apprentice.config import RunConfig
 from apprentice.gates import evaluate
 from apprentice.stages.common import (
@@ -26,6 +26,7 @@ from apprentice.stages.common import (
     logged,
     require_chat_template,
     resource_errors,
+    show_progress,
     tail_mean,
 )
 from apprentice.stages.format_accuracy import Parser, measure_format_accuracy
@@ -40,7 +41,7 @@ from apprentice.stages.result import (
     prepare_stage_dir,
     read_json,
     reuse_if_done,
-    write_adapter_origin,
+    save_adapter,
 )
 from apprentice.stages.sft_data import format_probes, read_trajectories, split_held_out, tokenized_dataset
 
@@ -73,7 +74,7 @@ def run(config: RunConfig, inputs: StageInputs, parse: Parser | None = None) -> 
         metrics = collect_metrics(trainer, outcome, time.perf_counter() - started, resume is not None)
         after = measure_format_accuracy(trainer.model, trainer.processing_class, probes,
                                         config.sft.format_max_new_tokens, parse)
-        save_adapter(trainer, inputs, hashes["base"])
+        save_adapter(trainer, inputs, hashes["base"], STAGE)
     metrics.update(format_accuracy_before=before, format_accuracy=after.accuracy, format_probes=after.probes,
                    format_errors=list(after.examples), hardware_notes=hardware.notes)
     gate = evaluate(STAGE, metrics, config.gates)
@@ -93,7 +94,7 @@ def setup(config: RunConfig, inputs: StageInputs, trajectories, hardware: Hardwa
     arguments = sft_arguments(config, inputs.stage_dir / CHECKPOINT_DIR, hardware)
     trainer = SFTTrainer(model=model, args=arguments, train_dataset=train_data, eval_dataset=eval_data,
                          processing_class=tokenizer)
-    return trainer, format_probes(held_out, config.sft.format_samples)
+    return show_progress(trainer, STAGE), format_probes(held_out, config.sft.format_samples)
 
 
 def sft_arguments(config: RunConfig, output_dir: Path, hardware: Hardware):
@@ -136,14 +137,6 @@ def collect_metrics(trainer, outcome, seconds: float, resumed: bool) -> dict[str
         "train_runtime": outcome.metrics.get("train_runtime"),
         "resumed": resumed,
     }
-
-
-def save_adapter(trainer, inputs: StageInputs, base_hash: str) -> None:
-    """The trained adapter (and tokenizer) into `stage_dir/adapter/`, atomically, with its base recorded."""
-    with atomic_directory(inputs.stage_dir / ADAPTER_DIR) as staging:
-        trainer.model.save_pretrained(staging)
-        trainer.processing_class.save_pretrained(staging)
-        write_adapter_origin(staging, base_hash, STAGE, inputs.target)
 
 
 def _format_before(trainer, probes, stage_dir: Path, config: RunConfig, parse: Parser | None) -> float:
