@@ -11,6 +11,16 @@ import shutil
 from pathlib import Path
 
 from apprentice.languages.language import Command, Language, RunContext, TestCase, Tool
+from apprentice.tasks.mutation_rules import (
+    ARITHMETIC,
+    AUGMENTED,
+    BOOLEANS,
+    BOUNDARY,
+    COMPARISON,
+    CONNECTIVES,
+    MutationRules,
+    frozen,
+)
 
 _STATUS = {"pass": "passed", "fail": "failed", "skip": "skipped"}
 
@@ -50,8 +60,62 @@ def lint_commands(context: RunContext) -> tuple[Command, ...]:
     return tuple(commands)
 
 
+# The tree-sitter mutation rules of this grammar (tasks/mutate.py applies them).
+MUTATION_RULES = MutationRules(
+    language="go",
+    grammar=("tree_sitter_go", "language"),
+    extensions=(".go",),
+    test_file_globs=("*_test.go",),
+    test_dirs=frozenset({"testdata"}),
+    test_attributes=frozenset(),
+    function_types=frozenset({"function_declaration", "method_declaration", "func_literal"}),
+    scope_name_fields=frozen({}),
+    receiver_field="receiver",
+    anonymous_name_fields=frozen({"var_spec": "name"}),
+    scope_separator=".",
+    binary_types=frozenset({"binary_expression"}),
+    augmented_types=frozenset({"assignment_statement", "inc_statement", "dec_statement"}),
+    arithmetic_swaps=frozen({**ARITHMETIC, "&^": "&"}),
+    augmented_swaps=frozen({**AUGMENTED, "++": "--", "--": "++"}),
+    comparison_swaps=frozen(COMPARISON),
+    boundary_swaps=frozen(BOUNDARY),
+    connective_swaps=frozen(CONNECTIVES),
+    boolean_types=frozenset({"true", "false"}),
+    boolean_flips=frozen(BOOLEANS),
+    integer_types=frozenset({"int_literal"}),
+    string_types=frozenset({"interpreted_string_literal", "raw_string_literal"}),
+    collection_types=frozen({"literal_value": ""}),  # `[]int{1, 2}` -> `[]int{}`
+    condition_fields=frozen({"if_statement": "condition"}),
+    unnegatable_conditions=frozenset(),
+    not_type="unary_expression",
+    not_token="!",
+    negation="!({})",
+    return_types=frozenset({"return_statement"}),
+    return_type_field="result",
+    zero_values=((r"bool", "false"), (r"u?int(8|16|32|64)?|byte|rune|uintptr|float(32|64)", "0"),
+                 (r"string", '""'), (r"error|any|interface\{.*\}|\*.*|\[\].*|map\[.*|func.*|chan.*", "nil")),
+    tail_expression_returns=False,
+    tail_expression_excluded=frozenset(),
+    block_types=frozenset({"statement_list"}),
+    # Declarations are never deleted: go refuses both the undefined name and, often, an unused one.
+    deletable_statements=frozenset({"expression_statement", "assignment_statement", "inc_statement",
+                                    "dec_statement", "return_statement", "if_statement",
+                                    "break_statement", "continue_statement"}),
+    final_return_required=True,
+    empty_block_filler=None,
+    unused_is_error=True,
+    local_declaration_types=frozenset({"short_var_declaration", "var_spec", "range_clause"}),
+    argument_list_types=frozenset({"argument_list"}),
+    non_positional_arguments=frozenset({"variadic_argument", "comment"}),
+    # Their arguments have different kinds (a type, a slice and its elements): a swap never compiles.
+    unswappable_callees=frozenset({"make", "new", "append", "delete"}),
+    comment_types=frozenset({"comment"}),
+)
+
+
 LANGUAGE = Language(
     name="go",
+    mutation=MUTATION_RULES,
     extensions=(".go",),
     grammar="tree_sitter_go",
     toolchain=(Tool("go", "`apt-get install golang-go` or https://go.dev/dl"),),

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apprentice.tasks.mutation_rules import MutationRules
+
 # Per-test verdicts as the test runner itself reported them. Only "passed" counts as a pass.
 TEST_STATUSES = ("passed", "failed", "error", "skipped")
 
@@ -68,7 +70,7 @@ class Language:
     Command builders take a `RunContext` and return an argv tuple (or `None`: the step does not
     apply). `read_tests(stdout, report_path)` turns the runner's own report into `TestCase`s;
     `test_key(task_test_id)` maps a task's test id onto the ids `read_tests` returns.
-    Mutation operators (tree-sitter rules, `tasks/`) are linked to this record later.
+    `mutation` holds the tree-sitter rules the generic mutation operators apply (tasks/mutate.py).
     """
 
     name: str
@@ -97,6 +99,7 @@ class Language:
     canary: Callable[[str], Canary] | None = None  # token -> canary tests; None: runner is out of process
     extra_tool_dirs: Callable[[], tuple[Path, ...]] = lambda: ()
     notes: tuple[str, ...] = field(default=())
+    mutation: MutationRules | None = None  # None: no mutation operators for this language
 
 
 def find_tool(language: Language, executable: str) -> str | None:

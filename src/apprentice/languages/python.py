@@ -7,6 +7,7 @@ from pathlib import Path
 
 from apprentice.languages.junit import pytest_key, read_pytest_junit
 from apprentice.languages.language import Canary, Command, Language, RunContext, Tool
+from apprentice.tasks.mutation_rules import ARITHMETIC, AUGMENTED, BOUNDARY, COMPARISON, MutationRules, frozen
 
 _SKIP_DIRS = r"/(\.venv|venv|node_modules|\.git|__pycache__)/"
 
@@ -55,8 +56,61 @@ def canary(token: str) -> Canary:
     )
 
 
+# The tree-sitter mutation rules of this grammar (tasks/mutate.py applies them).
+MUTATION_RULES = MutationRules(
+    language="python",
+    grammar=("tree_sitter_python", "language"),
+    extensions=(".py",),
+    test_file_globs=("test_*.py", "*_test.py", "conftest.py"),
+    test_dirs=frozenset({"test", "tests"}),
+    test_attributes=frozenset(),
+    function_types=frozenset({"function_definition"}),
+    scope_name_fields=frozen({"class_definition": "name"}),
+    receiver_field=None,
+    anonymous_name_fields=frozen({}),
+    scope_separator=".",
+    binary_types=frozenset({"binary_operator", "comparison_operator", "boolean_operator"}),
+    augmented_types=frozenset({"augmented_assignment"}),
+    arithmetic_swaps=frozen({**ARITHMETIC, "//": "/", "**": "*", "@": "*"}),
+    augmented_swaps=frozen({**AUGMENTED, "//=": "/=", "**=": "*="}),
+    comparison_swaps=frozen({**COMPARISON, "in": "not in", "not in": "in", "is": "is not", "is not": "is"}),
+    boundary_swaps=frozen(BOUNDARY),
+    connective_swaps=frozen({"and": "or", "or": "and"}),
+    boolean_types=frozenset({"true", "false"}),
+    boolean_flips=frozen({"True": "False", "False": "True"}),
+    integer_types=frozenset({"integer"}),
+    string_types=frozenset({"string"}),
+    # `{}` is a dict, so an emptied set literal must be spelled `set()`.
+    collection_types=frozen({"list": "", "dictionary": "", "tuple": "", "set": "set()"}),
+    condition_fields=frozen({"if_statement": "condition", "elif_clause": "condition",
+                              "while_statement": "condition", "conditional_expression": 1}),
+    unnegatable_conditions=frozenset(),
+    not_type="not_operator",
+    not_token="not",
+    negation="not ({})",
+    return_types=frozenset({"return_statement"}),
+    return_type_field="return_type",
+    zero_values=((r".*", "None"),),  # python checks no annotation: None is always a possible bug
+    tail_expression_returns=False,
+    tail_expression_excluded=frozenset(),
+    block_types=frozenset({"block"}),
+    deletable_statements=frozenset({"expression_statement", "return_statement", "raise_statement",
+                                    "if_statement", "break_statement", "continue_statement", "delete_statement"}),
+    final_return_required=False,
+    empty_block_filler="pass",
+    unused_is_error=False,
+    local_declaration_types=frozenset(),
+    argument_list_types=frozenset({"argument_list"}),
+    non_positional_arguments=frozenset({"keyword_argument", "list_splat", "dictionary_splat",
+                                        "parenthesized_list_splat", "comment"}),
+    unswappable_callees=frozenset(),
+    comment_types=frozenset({"comment"}),
+)
+
+
 LANGUAGE = Language(
     name="python",
+    mutation=MUTATION_RULES,
     extensions=(".py",),
     grammar="tree_sitter_python",
     toolchain=(

@@ -10,6 +10,16 @@ import re
 from pathlib import Path
 
 from apprentice.languages.language import Command, Language, RunContext, TestCase, Tool
+from apprentice.tasks.mutation_rules import (
+    ARITHMETIC,
+    AUGMENTED,
+    BOOLEANS,
+    BOUNDARY,
+    COMPARISON,
+    CONNECTIVES,
+    MutationRules,
+    frozen,
+)
 
 _RESULT = re.compile(r"^test (.+?) \.\.\. (ok|FAILED|ignored)(?:, .*)?$")
 _STATUS = {"ok": "passed", "FAILED": "failed", "ignored": "skipped"}
@@ -42,8 +52,63 @@ def lint_commands(context: RunContext) -> tuple[Command, ...]:
     )
 
 
+# The tree-sitter mutation rules of this grammar (tasks/mutate.py applies them).
+MUTATION_RULES = MutationRules(
+    language="rust",
+    grammar=("tree_sitter_rust", "language"),
+    extensions=(".rs",),
+    test_file_globs=(),
+    test_dirs=frozenset({"tests", "benches", "examples"}),
+    test_attributes=frozenset({"#[cfg(test)]", "#[test]"}),
+    function_types=frozenset({"function_item"}),
+    scope_name_fields=frozen({"impl_item": "type", "trait_item": "name", "mod_item": "name"}),
+    receiver_field=None,
+    anonymous_name_fields=frozen({}),
+    scope_separator="::",
+    binary_types=frozenset({"binary_expression"}),
+    augmented_types=frozenset({"compound_assignment_expr"}),
+    arithmetic_swaps=frozen(ARITHMETIC),
+    augmented_swaps=frozen(AUGMENTED),
+    comparison_swaps=frozen(COMPARISON),
+    boundary_swaps=frozen(BOUNDARY),
+    connective_swaps=frozen(CONNECTIVES),
+    boolean_types=frozenset({"boolean_literal"}),
+    boolean_flips=frozen(BOOLEANS),
+    integer_types=frozenset({"integer_literal"}),
+    string_types=frozenset({"string_literal"}),
+    collection_types=frozen({}),  # array lengths are part of rust's types: emptying one does not compile
+    condition_fields=frozen({"if_expression": "condition", "while_expression": "condition"}),
+    unnegatable_conditions=frozenset({"let_condition", "let_chain"}),
+    not_type="unary_expression",
+    not_token="!",
+    negation="!({})",
+    return_types=frozenset({"return_expression"}),
+    return_type_field="return_type",
+    zero_values=((r"bool", "false"), (r"[iu](8|16|32|64|128|size)", "0"), (r"f(32|64)", "0.0"),
+                 (r"String", "String::new()"), (r"Option<.*>", "None"), (r"Vec<.*>", "Vec::new()"),
+                 (r"&('\w+ )?str", '""')),
+    tail_expression_returns=True,
+    # Replacing a whole `if`/`match` with a literal deletes the function's logic, not one decision.
+    tail_expression_excluded=frozenset({"if_expression", "match_expression", "block", "loop_expression",
+                                        "while_expression", "for_expression", "unsafe_block",
+                                        "macro_invocation"}),
+    block_types=frozenset({"block"}),
+    # `let` is never deleted: every later use of the name would fail to compile.
+    deletable_statements=frozenset({"expression_statement"}),
+    final_return_required=True,
+    empty_block_filler=None,
+    unused_is_error=False,
+    local_declaration_types=frozenset(),
+    argument_list_types=frozenset({"arguments"}),
+    non_positional_arguments=frozenset({"line_comment", "block_comment", "attribute_item"}),
+    unswappable_callees=frozenset(),
+    comment_types=frozenset({"line_comment", "block_comment"}),
+)
+
+
 LANGUAGE = Language(
     name="rust",
+    mutation=MUTATION_RULES,
     extensions=(".rs",),
     grammar="tree_sitter_rust",
     toolchain=(Tool("cargo", "`curl --proto '=https' -sSf https://sh.rustup.rs | sh` (rustup)"),),

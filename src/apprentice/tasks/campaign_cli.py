@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from apprentice.config import DataGate
+from apprentice.languages.registry import get_language
 from apprentice.tasks.mutation_campaign import CampaignConfig, CampaignCounts, CampaignSummary, run_campaign
 from apprentice.tasks.stats import gate_problems, render_stats, task_stats
 
@@ -32,6 +33,7 @@ def _counts_line(counts: CampaignCounts) -> str:
 def mutate_from_cli(repo: Path, language: str, out: Path, max_tasks: int | None, workers: int,
                     max_per_function: int, console: Console) -> CampaignSummary:
     """Run a campaign with a progress bar (tried / killed / survived / timed out, ETA); print the summary."""
+    get_language(language)  # an unknown name fails before the progress bar is drawn
     config = CampaignConfig(repo, language, out, max_tasks, workers, max_per_function)
     columns = (TextColumn("mutants"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[line]}"),
                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())

@@ -24,8 +24,9 @@ from pathlib import Path
 from tree_sitter import Language, Node, Parser, Point, Tree
 
 from apprentice.errors import MutationError, UnknownNameError
+from apprentice.languages.registry import get_language
 from apprentice.tasks.mutation_operators import OPERATORS, Edit, OperatorContext, function_units, text_of
-from apprentice.tasks.mutation_rules import RULES_BY_LANGUAGE, MutationRules
+from apprentice.tasks.mutation_rules import MutationRules
 
 DIFF_CONTEXT = 3  # lines of context around each hunk, as `diff -u` and `git diff` write them
 # Directories of build outputs, dependencies and tooling: never the code under test.
@@ -71,10 +72,10 @@ class MutationStats:
 
 def rules_for(language: str) -> MutationRules:
     """The mutation rules of `language`; an unknown name raises `UnknownNameError` listing the known ones."""
-    if language not in RULES_BY_LANGUAGE:
-        known = ", ".join(RULES_BY_LANGUAGE)
-        raise UnknownNameError(f"unknown language {language!r} for mutation (known: {known})")
-    return RULES_BY_LANGUAGE[language]
+    rules = get_language(language).mutation
+    if rules is None:
+        raise UnknownNameError(f"language {language!r} has no mutation rules; add a MutationRules to its module")
+    return rules
 
 
 @cache
