@@ -18,6 +18,7 @@ from apprentice.artifacts import (
     hash_value,
     is_done,
     mark_done,
+    read_meta,
     write_meta,
 )
 from apprentice.config import RunConfig
@@ -167,6 +168,4 @@ def _finish(marker_dir: Path, inputs: dict[str, str], metrics: dict) -> None:
 
 
 def _read_detail(marker_dir: Path) -> str:
-    from apprentice.artifacts import read_meta
-
     return str(read_meta(marker_dir)["metrics"].get("detail", "")) + " (reused)"
