@@ -89,3 +89,23 @@ class GateError(ApprenticeError):
 
 class ChatFormatError(ApprenticeError):
     """A tokenizer whose chat template apprentice cannot render tool calls for or parse completions of."""
+
+
+class RegistryError(ApprenticeError):
+    """An adapter registry request that cannot be done: an unknown version, a blocked promotion, no rollback target."""
+
+
+class EvaluationError(ApprenticeError):
+    """An evaluation that cannot run: no tasks, a missing adapter or repository, an endpoint down, a stamp mismatch."""
+
+
+class ServingError(ApprenticeError):
+    """A router that cannot serve: no base, an adapter refused, an unknown model name, a public address without a key."""
+
+
+class ProbeError(ApprenticeError):
+    """A general-capability probe that cannot be built or graded: no module source, no items, a sandbox failure."""
+
+
+class DetectionInputError(ApprenticeError):
+    """A chat request language detection cannot read: messages that are not dicts, content of an unknown shape."""

@@ -57,8 +57,7 @@ def test_thinking_is_short_for_easy_and_full_for_hard():
     summary = summarize_fix(fix)
     assert is_easy(task, summary)
     short = gold_thinking(task, summary, fix, tests_passed=5)
-    assert short.before_read.startswith("Observe: median() of a list") and "Hypothesize" not in short.before_read
-    assert "test_median_even, test_median_even_unsorted" in short.before_read
+    assert short.before_read.startswith("Observe: test_median_even and 1 more fail.") and "Hypothesize" not in short.before_read
     assert short.before_patch == "Execute: add `if len(ordered) % 2 == 0: / return (ordered[middle - 1] + " \
                                  "ordered[middle]) / 2.0` where that case is missing."
     hard_task = dataclasses.replace(task, difficulty=3, origin="boundary", changed_symbols=("tinystats/stats.py::median",))
@@ -72,10 +71,10 @@ def test_thinking_is_short_for_easy_and_full_for_hard():
     assert json.dumps(full.final) == '"5 required tests pass; the fix is done."'
 
 
-def test_observe_does_not_repeat_tests_the_statement_names():
+def test_observe_names_the_failure_without_reciting_the_statement():
     task = Task.from_json((REPOS / "python" / "task.json").read_text())
-    named = dataclasses.replace(task, statement="median() fails: test_median_even (tests/test_stats.py::"
-                                                "test_median_even) fails with AssertionError.")
     fix = fix_from_bug(task.bug)
-    thinking = gold_thinking(named, summarize_fix(fix), fix, tests_passed=5)
-    assert "Failing:" not in thinking.observe and thinking.observe.startswith("Observe: median() fails")
+    thinking = gold_thinking(task, summarize_fix(fix), fix, tests_passed=5)
+    assert task.statement not in thinking.observe and len(thinking.observe) < len(task.statement)
+    single = dataclasses.replace(task, fail_to_pass=task.fail_to_pass[:1])
+    assert gold_thinking(single, summarize_fix(fix), fix, tests_passed=5).observe == "Observe: test_median_even fails."

@@ -22,6 +22,7 @@ from apprentice.agent.tools import TOOL_SCHEMAS, ToolBox, ToolResult
 from apprentice.agent.trajectory import Trajectory
 from apprentice.agent.workspace import episode_workspace, workspace_diff
 from apprentice.data.diffs import FixSummary, fix_from_bug, summarize_fix
+from apprentice.data.edits import search_replace_fix
 from apprentice.data.prompts import rotation_index
 from apprentice.data.thinking import GoldThinking, gold_thinking
 from apprentice.errors import DataError
@@ -84,10 +85,16 @@ def _read_and_fix(convo: _Conversation, fix: str, summary: FixSummary, thoughts:
     for index, path in enumerate(summary.files):
         thought = first_thought if index == 0 else f"Next, read {path}, which the change also touches."
         convo.act(thought, "read_file", read_arguments(convo.box.workspace, summary, path))
-    applied = convo.act(thoughts.before_patch, "apply_patch", {"diff": fix})
+    workspace = convo.box.workspace
+    edit = search_replace_fix(fix, lambda path: _read_text(workspace / path)) or fix
+    applied = convo.act(thoughts.before_patch, "apply_patch", {"diff": edit})
     if applied.ok:
         convo.act(thoughts.before_tests, "run_tests", {})
     return applied
+
+
+def _read_text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def _gold_path(convo, task, fix, summary, thoughts) -> ToolResult:

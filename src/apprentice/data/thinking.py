@@ -16,7 +16,6 @@ from apprentice.tasks.statement import short_test_name
 from apprentice.tasks.task import Task
 
 EASY_CHANGED_LINES = 2  # one replaced line (one -, one +) or two added: an Observe -> Execute task
-NAMED_TESTS = 3
 QUOTED_LINES = 4  # fixed lines quoted in Execute; a longer edit is described, not recited
 
 # What each mutation operator usually looks like from the outside: the hypothesis a careful
@@ -61,10 +60,11 @@ def gold_thinking(task: Task, fix: FixSummary, fix_diff: str, tests_passed: int)
     """The four-phase (or short) thinking for `task` fixed by `fix_diff`; `tests_passed` from the real run."""
     full = not is_easy(task, fix)
     where = _where(task, fix)
-    statement = task.statement.strip()
-    # Mutation statements already name the failing tests; say them only when the statement does not.
-    named = short_test_name(task.fail_to_pass[0]) in statement
-    observe = f"Observe: {statement}" + ("" if named else f" Failing: {_tests(task.fail_to_pass)}.")
+    # The failure as seen, in a few words: the statement is in the conversation already, and a turn
+    # that recites it is a turn the model must learn to copy (and a probe that runs out of tokens).
+    failing = task.fail_to_pass
+    more = f" and {len(failing) - 1} more" if len(failing) > 1 else ""
+    observe = f"Observe: {short_test_name(failing[0])}{more} {'fail' if more else 'fails'}."
     if full:
         cause = OPERATOR_CAUSES.get(task.origin, task.origin.strip().rstrip("."))
         keep = f" and keep the {len(task.pass_to_pass)} passing tests green" if task.pass_to_pass else ""
@@ -92,12 +92,6 @@ def _where(task: Task, fix: FixSummary) -> str:
     functions = symbols or [context for context in fix.functions]
     place = ", ".join(fix.files)
     return f"{', '.join(functions[:2])} in {place}" if functions else place
-
-
-def _tests(ids: tuple[str, ...]) -> str:
-    names = ", ".join(short_test_name(test_id) for test_id in ids[:NAMED_TESTS])
-    more = f" and {len(ids) - NAMED_TESTS} more" if len(ids) > NAMED_TESTS else ""
-    return names + more
 
 
 def _edit(fix: FixSummary, fix_diff: str) -> str:

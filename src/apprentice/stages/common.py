@@ -54,7 +54,8 @@ def load_for_training(base_dir: Path, lora: LoraSection, hardware: Hardware, bac
     if backend == "unsloth":
         return _load_with_unsloth(base_dir, lora, hardware)
     if not hardware.quantize_4bit(lora):
-        model, tokenizer = load_base(base_dir, dtype="auto" if hardware.cuda else "float32")
+        model, tokenizer = load_base(base_dir, dtype="auto" if hardware.cuda else "float32",
+                                     experts_implementation="grouped_mm" if hardware.cuda else None)
         model.train()
         return model, tokenizer
     from peft import prepare_model_for_kbit_training
