@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from apprentice.cli_registry import registry_app
 from apprentice.errors import ApprenticeError
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ data_app = typer.Typer(help="Training data: trajectories, preference pairs, qual
 app.add_typer(data_app, name="data")
 gates_app = typer.Typer(help="Promotion gates (SPEC §5).", no_args_is_help=True)
 app.add_typer(gates_app, name="gates")
+app.add_typer(registry_app, name="registry")
 
 console = Console()
 
@@ -279,6 +281,15 @@ def gates_check(stage_dir: Annotated[Path, typer.Argument(help="A stage director
     console.print(verdict.render())
     if not verdict.passed:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory: runs/<name>.")]) -> None:
+    """Render each evaluation's report.html and the run's comparison report.html (offline HTML); print their paths."""
+    from apprentice.evaluation.report import report_from_cli
+
+    for page in report_from_cli(run_dir):
+        console.print(str(page), soft_wrap=True, highlight=False)
 
 
 def main() -> None:
