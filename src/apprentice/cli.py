@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from apprentice.cli_eval import eval_command, report_command
 from apprentice.cli_registry import registry_app
 from apprentice.errors import ApprenticeError
 
@@ -283,13 +284,8 @@ def gates_check(stage_dir: Annotated[Path, typer.Argument(help="A stage director
         raise typer.Exit(1)
 
 
-@app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="A run directory: runs/<name>.")]) -> None:
-    """Render each evaluation's report.html and the run's comparison report.html (offline HTML); print their paths."""
-    from apprentice.evaluation.report import report_from_cli
-
-    for page in report_from_cli(run_dir):
-        console.print(str(page), soft_wrap=True, highlight=False)
+app.command("eval")(eval_command)
+app.command("report")(report_command)
 
 
 def main() -> None:
