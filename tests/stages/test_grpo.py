@@ -10,7 +10,7 @@ from apprentice.config import load_config
 from apprentice.errors import StageError
 from apprentice.stages import grpo
 from apprentice.stages.grpo_curriculum import TOOL_ROUNDS, ordered_prompts, phase_at, phase_tasks
-from apprentice.stages.grpo_reward import format_valid, thinking_of
+from apprentice.stages.grpo_reward import ExecutionReward, format_valid, thinking_of, tokens_well_formed
 from apprentice.stages.result import StageInputs
 from apprentice.tasks.task import RepoRef, Task
 
@@ -31,6 +31,37 @@ def test_format_check_catches_raw_control_text_and_failed_calls():
     assert not format_valid([{"role": "assistant", "content": 'to=functions.read_file<|channel|>commentary {"pa'}])
     assert not format_valid([{"role": "assistant", "content": ""},
                              {"role": "tool", "content": "{'error': 'Tool delete_all not found.'}"}])
+
+
+def test_token_check_catches_cut_off_turns_and_prose_outside_the_channels(tiny_base):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    ends = frozenset(tokenizer.convert_tokens_to_ids(["<|return|>", "<|call|>"]))
+
+    def check(text: str) -> bool:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        return tokens_well_formed(ids, ends, lambda i: tokenizer.decode(i, skip_special_tokens=False))
+
+    call = '<|channel|>commentary to=functions.run_tests <|constrain|>json<|message|>{}<|call|>'
+    result = '<|start|>functions.run_tests to=assistant<|channel|>commentary<|message|>1 passed<|end|>'
+    final = '<|start|>assistant<|channel|>final<|message|>Fixed.<|return|>'
+    assert check(call + result + final)
+    assert not check(call + result + '<|start|>assistant<|channel|>final<|message|>Fixed and')  # cut off
+    assert not check("def median(values):\n    return 0<|return|>")  # prose, no channel
+    assert not check(call + result + '<|start|>assistant Fixed it.<|return|>')
+    assert tokens_well_formed([5, 7], frozenset({7})) and not tokens_well_formed([], frozenset({7}))
+
+
+def test_reward_scores_a_malformed_rollout_minus_one_without_grading():
+    class NeverGraded:
+        def _grade(self, *_):
+            raise AssertionError("a malformed rollout must not be graded")
+
+    reward = ExecutionReward(workers=1, terminators=frozenset({7}))
+    rollout = [{"role": "assistant", "content": "Fixed."}]
+    assert reward(None, [rollout], [NeverGraded()], completion_ids=[[3, 4]]) == [-1.0]
+    assert reward.invalid_format == 1
 
 
 def test_curriculum_orders_tasks_by_phase_and_cycles_them():

@@ -62,7 +62,7 @@ class LocalBackend:
             raise BackendError(f"temperature {temperature} must be >= 0 and max_new_tokens {max_new_tokens} > 0")
         self.model, self.tokenizer = model, tokenizer
         self.temperature, self.max_new_tokens, self.seed = temperature, max_new_tokens, seed
-        self.stop_token_ids = _stop_token_ids(model, tokenizer)
+        self.stop_token_ids = stop_token_ids(model, tokenizer)
         self._calls = 0
 
     def respond(self, messages: list[dict], tools: list[dict]) -> Reply:
@@ -97,7 +97,7 @@ def _with_adapter(model, adapter: Path):
     return PeftModel.from_pretrained(model, adapter).eval()
 
 
-def _stop_token_ids(model, tokenizer) -> list[int]:
+def stop_token_ids(model, tokenizer) -> list[int]:
     """The format's end-of-turn tokens, then the model's own end-of-sequence ids (which also stop it)."""
     ids = []
     for token in stop_strings(tokenizer):

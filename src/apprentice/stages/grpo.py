@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from apprentice.agent.backends import stop_token_ids
+from apprentice.agent.chat import chat_format
 from apprentice.config import RunConfig
 from apprentice.data.prompts import developer_prompt
 from apprentice.errors import StageError
@@ -110,7 +112,12 @@ def setup(config: RunConfig, inputs: StageInputs, tasks: list[Task], hardware: H
     model = attach_lora(model, config.lora, inputs.parent_adapter)
     per_step = prompts_per_step(config)
     rows = ordered_prompts(tasks, config.grpo, per_step, lambda task: prompt_for(task, inputs.target))
-    reward = ExecutionReward(workers=2)
+    # Token-level format check: a rollout cut off mid-turn or writing prose outside the channels scores -1.0.
+    def decode(ids: list[int]) -> str:
+        return tokenizer.decode(ids, skip_special_tokens=False)
+
+    reward = ExecutionReward(workers=2, terminators=frozenset(stop_token_ids(model, tokenizer)),
+                             decode=decode if chat_format(tokenizer) == "harmony" else None)
 
     def new_environment() -> TaskEnvironment:
         environment = TaskEnvironment()

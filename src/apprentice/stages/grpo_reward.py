@@ -1,13 +1,16 @@
 """The GRPO reward: grade each rollout's workspace, in parallel, never letting one failure spread.
 
 A TRL reward function (`reward(prompts, completions, environments, **kwargs) -> list[float]`). A
-rollout with an invalid tool call scores -1.0 without grading (SPEC §4); the others score the
-composite of their grade. Grades run through the sandbox pool; a grade that raises scores 0.0 for
+rollout with an invalid tool call scores -1.0 without grading (SPEC §4), and so does one whose
+generated tokens do not follow the chat format: a last turn cut off before its end token, or a
+Harmony message that does not open with its channel (prose the parser took as a final answer).
+The others score the composite of their grade. Grades run through the sandbox pool; a grade that raises scores 0.0 for
 its own rollout and is counted, so a batch is never zeroed by one bad workspace.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -17,6 +20,9 @@ from apprentice.stages.grpo_env import TaskEnvironment
 
 # Harmony control text left in a message's content means the parser could not read a tool call.
 _RAW_CONTROL = ("<|channel|>", "<|message|>", "<|call|>", "<|constrain|>", "to=functions.", "<tool_call>")
+# Every Harmony message the model writes starts `<|start|>assistant` then its channel; the
+# completion itself starts just after the prompt's `<|start|>assistant`.
+_HARMONY_MESSAGE = re.compile(r"<\|start\|>assistant")
 
 
 def format_valid(completion: list[dict]) -> bool:
@@ -35,6 +41,21 @@ def format_valid(completion: list[dict]) -> bool:
     return True
 
 
+def tokens_well_formed(completion_ids: list[int], terminators: frozenset[int], decode=None) -> bool:
+    """Whether the generated tokens end a turn properly and (Harmony) open every message with a channel.
+
+    `completion_ids` is the whole rollout after the prompt, tool results included; `decode` turns
+    ids back into text with special tokens kept (Harmony models), or None to check the end token only.
+    """
+    if not completion_ids or completion_ids[-1] not in terminators:
+        return False
+    if decode is None:
+        return True
+    messages = [m for m in _HARMONY_MESSAGE.split(decode(completion_ids)) if m.strip()]
+    # Tool results TRL appends sit at the end of the message before them, so each piece opens a model message.
+    return all(m.startswith("<|channel|>") for m in messages)
+
+
 def thinking_of(completion: list[dict]) -> str:
     """The rollout's reasoning: every assistant message's analysis channel, joined."""
     return "\n".join(m.get("thinking") or "" for m in completion if m.get("role") == "assistant")
@@ -45,18 +66,22 @@ class ExecutionReward:
 
     __name__ = "execution"  # TRL logs each reward function under its name
 
-    def __init__(self, workers: int = 2, config: RewardConfig | None = None):
+    def __init__(self, workers: int = 2, config: RewardConfig | None = None, terminators: frozenset[int] = frozenset(),
+                 decode=None):
         self.workers = workers
         self.config = config or RewardConfig()
+        # The ids that may end a generated turn (`<|return|>`, `<|call|>`); empty: no token-level check.
+        self.terminators, self.decode = terminators, decode
         self.best: float | None = None
         self.graded = self.failures = self.invalid_format = 0
         self.seconds = 0.0
         self._lock = threading.Lock()
 
-    def __call__(self, prompts, completions, environments, **_) -> list[float]:
+    def __call__(self, prompts, completions, environments, completion_ids=None, **_) -> list[float]:
         started = time.perf_counter()
+        ids = completion_ids if completion_ids is not None and self.terminators else [None] * len(completions)
         with SandboxPool(workers=self.workers) as pool:
-            scores = pool.map(self._score, list(zip(completions, environments, strict=True)))
+            scores = pool.map(self._score, list(zip(completions, environments, ids, strict=True)))
         rewards = [0.0 if isinstance(score, SandboxFailure) else score for score in scores]
         with self._lock:
             self.failures += sum(isinstance(score, SandboxFailure) for score in scores)
@@ -65,9 +90,10 @@ class ExecutionReward:
             self.seconds += time.perf_counter() - started
         return rewards
 
-    def _score(self, rollout: tuple[list[dict], TaskEnvironment]) -> float:
-        completion, environment = rollout
-        if not format_valid(completion):
+    def _score(self, rollout: tuple[list[dict], TaskEnvironment, list[int] | None]) -> float:
+        completion, environment, ids = rollout
+        well_formed = ids is None or tokens_well_formed(list(ids), self.terminators, self.decode)
+        if not (well_formed and format_valid(completion)):
             with self._lock:
                 self.invalid_format += 1
             return INVALID_FORMAT
