@@ -12,6 +12,7 @@ from rich.console import Console
 
 from apprentice.cli_eval import eval_command, report_command
 from apprentice.cli_registry import registry_app
+from apprentice.cli_serve import serve_command
 from apprentice.errors import ApprenticeError
 
 app = typer.Typer(
@@ -286,6 +287,7 @@ def gates_check(stage_dir: Annotated[Path, typer.Argument(help="A stage director
 
 app.command("eval")(eval_command)
 app.command("report")(report_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """The gold edit as minimal search/replace blocks: shorter than the diff, and applying to the same result."""
+# ruff: noqa: W293 - the diff below has context lines that are a single space
 
 from pathlib import Path
 
