@@ -1,5 +1,6 @@
 """The whole chain on a micro config: every stage runs, a second run reuses everything, gates stop a chain."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 
 from apprentice import pipeline
 from apprentice.config import load_config
+from apprentice.registry import Registry
 
 FIXTURE_REPO = Path(__file__).resolve().parent / "fixtures" / "mutation" / "python"
 
@@ -19,6 +21,7 @@ MICRO = [
     "preference_data.max_turns=1", "preference.max_steps=1", "preference.max_length=3072", "preference.batch_size=1",
     "grpo.steps=1", "grpo.generations=2", "grpo.grad_accum=2",
     "grpo.curriculum=[{until_step: 1, max_seq_length: 24, tasks: single-file, tool_pattern: single, reasoning_effort: low}]",
+    "eval.max_tasks=1", "eval.max_turns=1", "eval.max_new_tokens=16",
 ]
 
 
@@ -28,7 +31,8 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
     first = pipeline.run(config, force=True)
     steps = [(s.target, s.step) for s in first.steps]
     assert steps == [("-", "base"), ("-", "pretrain"), ("python", "tasks"), ("python", "sft data"), ("python", "sft"),
-                     ("python", "preference data"), ("python", "preference"), ("python", "grpo")]
+                     ("python", "preference data"), ("python", "preference"), ("python", "grpo"),
+                     ("python", "eval base"), ("python", "eval grpo"), ("python", "register")]
     run_dir = tmp_path / "micro"
     for stage in ("sft", "preference", "grpo"):
         stage_dir = run_dir / "stages" / "python" / stage
@@ -37,8 +41,17 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
         meta = json.loads((stage_dir / "meta.json").read_text())
         # a micro run fails its gates; going on is allowed only by --force, and says so
         assert gate["passed"] or (gate["forced"] and meta["config"]["gate_forced"])
+    for version in ("base", "grpo"):
+        evaluation = run_dir / "eval" / "python" / version
+        assert all((evaluation / name).is_file() for name in ("results.jsonl", "metrics.json", "report.html"))
+    assert (run_dir / "report.html").is_file()
+    # the gates failed, so only --force put the adapter in production, and the registry says so
+    production = Registry.for_run(run_dir).production()["python"]
+    assert production.version == "python-v1" and production.path == str(run_dir / "stages/python/grpo/adapter")
+    promotion = [event for event in Registry.for_run(run_dir).events() if event.action == "promote"]
+    assert "apprentice run --force" in promotion[-1].detail["reason"] and "gate failed" in promotion[-1].detail["reason"]
     second = pipeline.run(config, force=True)
-    assert all(step.skipped for step in second.steps[1:]), second.render()
+    assert all(step.skipped for step in second.steps), second.render()
     assert sum(step.seconds for step in second.steps) < sum(step.seconds for step in first.steps) / 5
 
 
@@ -49,3 +62,30 @@ def test_a_failed_gate_stops_the_chain_with_the_reason(tmp_path):
     assert [s.step for s in summary.steps][-1] == "sft"
     assert "sft gate failed" in summary.stopped["python"] and "--force" in summary.stopped["python"]
     assert not (tmp_path / "micro" / "stages" / "python" / "preference").exists()
+
+
+@pytest.mark.slow
+def test_flywheel_round_two_trains_from_production_on_curated_data(tmp_path):
+    from apprentice.agent.trajectory import Trajectory
+    from apprentice.artifacts import hash_path
+    from apprentice.flywheel import InteractionLog, agent_interaction, curate_run, interactions_path
+
+    config = load_config(None, [f"runs_dir={tmp_path}", "name=micro", *MICRO, "pretrain.enabled=false"])
+    pipeline.run(config, force=True)
+    run_dir = tmp_path / "micro"
+    round_one = hash_path(run_dir / "stages" / "python" / "grpo")
+    log = InteractionLog(interactions_path(run_dir))
+    for line in (run_dir / "data" / "python" / "sft.jsonl").read_text().splitlines():
+        served = Trajectory.from_json(line)  # a green, graded episode; its last answer worded anew, so it is novel
+        last = {**served.messages[-1], "content": served.messages[-1]["content"] + " Checked twice."}
+        log.append(agent_interaction(dataclasses.replace(served, messages=(*served.messages[:-1], last)),
+                                     "python", "python-v1"))
+    curate_run(run_dir, round=2)
+    second = pipeline.run(load_config(None, [f"runs_dir={tmp_path}", "name=micro", *MICRO, "pretrain.enabled=false",
+                                             "round=2"]), force=True)
+    assert (run_dir / "stages" / "python" / "round-2" / "grpo" / "DONE").is_file(), second.render()
+    assert hash_path(run_dir / "stages" / "python" / "grpo") == round_one  # round 1 is left as it was
+    records = {record.version: record for record in Registry.for_run(run_dir).list("python")}
+    assert records["python-v2"].parent == "python-v1" and records["python-v2"].status == "production"
+    sft_meta = json.loads((run_dir / "stages/python/round-2/sft/meta.json").read_text())
+    assert sft_meta["inputs"]["parent_adapter"] == hash_path(run_dir / "stages/python/grpo/adapter")

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from apprentice.cli_eval import eval_command, report_command
+from apprentice.cli_flywheel import flywheel_app
 from apprentice.cli_registry import registry_app
 from apprentice.cli_serve import serve_command
 from apprentice.errors import ApprenticeError
@@ -36,6 +37,7 @@ app.add_typer(data_app, name="data")
 gates_app = typer.Typer(help="Promotion gates (SPEC §5).", no_args_is_help=True)
 app.add_typer(gates_app, name="gates")
 app.add_typer(registry_app, name="registry")
+app.add_typer(flywheel_app, name="flywheel")
 
 console = Console()
 
@@ -44,15 +46,20 @@ Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value over
 
 @app.command()
 def run(
-    config: Annotated[Path, typer.Argument(help="Run config YAML (see examples/).")],
+    config: Annotated[str | None, typer.Argument(help="Run config YAML (see examples/); defaults alone when omitted.")] = None,
     overrides: Overrides = None,
     force: Annotated[bool, typer.Option("--force", help="Go on past a failed gate; recorded in that stage's meta.json.")] = False,
+    launcher: Annotated[str | None, typer.Option(
+        "--launcher", help="accelerate: each training stage under `accelerate launch` (launch.config_file, "
+        "launch.num_processes); local: in this process. Default: the config's launch.launcher.")] = None,
 ) -> None:
     """Run the whole pipeline for every configured target, resuming where it stopped."""
     from apprentice import pipeline
-    from apprentice.config import load_config
+    from apprentice.config import load_config, split_config_argument
 
-    summary = pipeline.run(load_config(config, overrides or []), force=force)
+    path, rest = split_config_argument(config, overrides or [])
+    rest += [f"launch.launcher={launcher}"] if launcher else []
+    summary = pipeline.run(load_config(path, rest), force=force)
     console.print(summary.render(), soft_wrap=True, highlight=False)
 
 
@@ -197,12 +204,15 @@ def agent_run(
     max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per turn at most.")] = 512,
     temperature: Annotated[float, typer.Option(help="0 is greedy; above 0 samples.")] = 0.0,
     out: Annotated[Path | None, typer.Option(help="Append the trajectory (one JSON line) to this file.")] = None,
+    capture: Annotated[bool, typer.Option("--capture/--no-capture", help="Capture the graded episode for the flywheel.")] = True,
+    capture_dir: Annotated[Path | None, typer.Option(help="Capture into DIR/interactions.jsonl (default: RUN/flywheel/ "
+                                                     "of the run holding --adapter or --model).")] = None,
 ) -> None:
     """Play one episode of a local model on a task, showing the conversation as it happens, then the graded outcome."""
     from apprentice.agent.run_cli import agent_run_from_cli
 
     agent_run_from_cli(task, model, adapter, max_turns, console, max_new_tokens=max_new_tokens,
-                       temperature=temperature, out=out)
+                       temperature=temperature, out=out, capture=capture, capture_dir=capture_dir)
 
 
 @data_app.command("trajectories")

@@ -14,6 +14,8 @@ def serve_command(
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="APPRENTICE_API_KEY",
                                                 help="Require 'Authorization: Bearer KEY' on every request.")] = None,
     export_vllm: Annotated[bool, typer.Option("--export-vllm", help="Print the equivalent `vllm serve` command and exit.")] = False,
+    capture: Annotated[bool, typer.Option("--capture/--no-capture", help="Append every completion to "
+                                          "RUN/flywheel/interactions.jsonl for `apprentice flywheel curate`.")] = True,
 ) -> None:
     """Serve the run's production adapters over an OpenAI-compatible API: one base, the adapter chosen per request."""
     from apprentice.serving import serve_cli
@@ -21,4 +23,4 @@ def serve_command(
     if export_vllm:
         typer.echo(serve_cli.export_vllm(run, registry))
         return
-    serve_cli.serve_from_cli(run, registry, host=host, port=port, api_key=api_key)
+    serve_cli.serve_from_cli(run, registry, host=host, port=port, api_key=api_key, capture=capture)

@@ -185,6 +185,24 @@ class TasksSection(Section):
     eval_share: float = Field(0.1, gt=0, lt=1, description="Held-out share for repos without a module split (the stdlib has one).")
 
 
+class LaunchSection(Section):
+    launcher: Literal["local", "accelerate"] = Field(
+        "local", description="local: stages train in this process; accelerate: each training stage under `accelerate launch`.")
+    config_file: Path | None = Field(None, description="accelerate config (examples/accelerate/*.yaml); empty: accelerate's default.")
+    num_processes: int | None = Field(None, gt=0, description="Processes (GPUs) per training stage; empty: from the accelerate config.")
+
+
+class EvalSection(Section):
+    enabled: bool = Field(True, description="Evaluate on the held-out tasks after GRPO (and the base once), then register.")
+    versions: list[Literal["base", "sft", "preference", "grpo"]] = Field(
+        ["base", "grpo"], min_length=1, description="What to evaluate: the base alone and/or stages' adapters.")
+    max_tasks: int | None = Field(None, gt=0, description="Held-out tasks to evaluate (the first N); empty: all.")
+    attempts: int = Field(1, gt=0, description="Attempts per task (k of pass@k); the first is greedy.")
+    workers: int = Field(2, gt=0, description="Episodes at once; grading overlaps generation.")
+    max_turns: int = Field(8, gt=0)
+    max_new_tokens: int = Field(1024, gt=0)
+
+
 class GatesSection(Section):
     data: DataGate = DataGate()
     sft: SftGate = SftGate()
@@ -196,6 +214,8 @@ class RunConfig(Section):
     name: str = Field("demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Run directory name under runs_dir.")
     runs_dir: Path = Path("runs")
     profile: Literal["tiny", "real"] = Field("tiny", description="Default values: tiny (embedded base, CPU) or real (SPEC §2).")
+    round: int = Field(1, gt=0, description="Flywheel round: 2+ trains on `apprentice flywheel curate` data, "
+                                            "from the production adapter, into stages/<target>/round-<n>/.")
     targets: list[str] = Field(["python"], min_length=1, description=f"Adapter targets: languages ({', '.join(LANGUAGES)}).")
     base: BaseSection = BaseSection()
     lora: LoraSection = LoraSection()
@@ -206,7 +226,9 @@ class RunConfig(Section):
     preference_data: PreferenceDataSection = PreferenceDataSection()
     grpo: GrpoSection = GrpoSection()
     tasks: TasksSection = TasksSection()
+    eval: EvalSection = EvalSection()
     gates: GatesSection = GatesSection()
+    launch: LaunchSection = LaunchSection()
 
     @field_validator("targets")
     @classmethod
@@ -244,7 +266,7 @@ def load_config(path: Path | None, overrides: list[str]) -> RunConfig:
 
 
 def split_config_argument(first: str | None, rest: list[str]) -> tuple[Path | None, list[str]]:
-    """For `config show [CONFIG] [overrides]`: a first argument with `=` that is no file is an override."""
+    """For `run` / `config show [CONFIG] [overrides]`: a first argument with `=` that is no file is an override."""
     if first is None:
         return None, rest
     if "=" in first and not Path(first).exists():

@@ -109,3 +109,7 @@ class ProbeError(ApprenticeError):
 
 class DetectionInputError(ApprenticeError):
     """A chat request language detection cannot read: messages that are not dicts, content of an unknown shape."""
+
+
+class FlywheelError(ApprenticeError):
+    """Flywheel data that cannot be captured or curated: no interactions, a round already curated, a bad replay share."""

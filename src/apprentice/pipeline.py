@@ -2,6 +2,7 @@
 
     base -> pretrain (once, shared) -> per target: tasks -> SFT trajectories -> sft
          -> preference pairs sampled from the SFT adapter -> ipo -> grpo
+         -> held-out evaluation (the base once, the configured stages) -> registry (promote or not)
 
 Every step is an artifact of the run directory with its input hashes and a DONE marker, so a
 second run skips what is finished and an interrupted stage resumes from its last checkpoint. A
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apprentice.artifacts import atomic_write_text, ensure_writable
+from apprentice.artifacts import DONE_FILE, atomic_write_text, ensure_writable
 from apprentice.base.load import BaseReport, inspect_base, read_model_config
 from apprentice.base.tiny import build_tiny_base
 from apprentice.config import RunConfig, dump_config
@@ -70,7 +71,8 @@ def run(config: RunConfig, force: bool = False) -> RunSummary:
         read_model_config(config.base.path)  # fail on a bad base before anything is written
     summary = RunSummary(config.run_dir)
     prepare_run_dir(config)
-    base = _step(summary, "-", "base", lambda: prepare_base(config), _base_metric)
+    built = config.base.path is None and (config.run_dir / "base" / DONE_FILE).exists()
+    base = _step(summary, "-", "base", lambda: prepare_base(config), _base_metric, reused=built)
     base_dir = base.path
     if config.pretrain.enabled:
         pretrained = _stage(summary, "-", "pretrain", lambda: run_stage("pretrain", config, "base", base_dir))
@@ -88,7 +90,10 @@ def run_target(config: RunConfig, target: str, base_dir: Path, summary: RunSumma
                   lambda s: f"{s.counts['train']} train / {s.counts['eval']} eval tasks")
     sft_data = _step(summary, target, "sft data", lambda: pipeline_data.make_trajectories(config, target, split.train),
                      lambda d: d.detail)
-    sft = _stage(summary, target, "sft", lambda: run_stage("sft", config, target, base_dir, data=sft_data.path))
+    sft_path, start = sft_data.path, None
+    if config.round > 1:  # a flywheel round: curated data with replay, continuing from the production adapter
+        sft_path, start = flywheel_start(config, target)
+    sft = _stage(summary, target, "sft", lambda: run_stage("sft", config, target, base_dir, start, sft_path))
     if _blocked(summary, target, sft, force):
         return
     pairs = _step(summary, target, "preference data",
@@ -100,18 +105,55 @@ def run_target(config: RunConfig, target: str, base_dir: Path, summary: RunSumma
         return
     grpo = _stage(summary, target, "grpo",
                   lambda: run_stage("grpo", config, target, base_dir, ipo.adapter_path, split.train))
-    _blocked(summary, target, grpo, force)
+    if _blocked(summary, target, grpo, force) or not config.eval.enabled:
+        return
+    evaluate_and_register(config, target, base_dir, {"sft": sft, "preference": ipo, "grpo": grpo}, summary, force)
+
+
+def evaluate_and_register(config: RunConfig, target: str, base_dir: Path, stages: dict, summary: RunSummary,
+                          force: bool) -> None:
+    """Held-out evaluation of the base and the configured stages, then the GRPO adapter into the registry."""
+    from apprentice import pipeline_eval
+
+    for version in config.eval.versions:
+        adapter = None if version == "base" else stages[version].adapter_path
+        _step(summary, target, f"eval {version}",
+              lambda v=version, a=adapter: pipeline_eval.evaluate_version(config, target, base_dir, v, a),
+              pipeline_eval.headline)
+    passed = all(result.gate is None or result.gate.passed for result in stages.values())
+    _step(summary, target, "register",
+          lambda: pipeline_eval.register_final(config, target, stages["grpo"].adapter_path, "grpo", passed, force,
+                                                     stages["sft"].input_hashes.get("data", "")),
+          lambda registration: registration.line)
 
 
 def run_stage(stage: str, config: RunConfig, target: str, base_dir: Path,
               parent: Path | None = None, data: Path | None = None):
     """Run one training stage module on its directory `stages/<target>/<stage>/`."""
-    from apprentice.stages import grpo, preference, pretrain, sft
+    from apprentice.stages.launch import run_launched, stage_module
     from apprentice.stages.result import StageInputs
 
-    modules = {"pretrain": pretrain, "sft": sft, "preference": preference, "grpo": grpo}
-    inputs = StageInputs(target, config.run_dir / "stages" / target / stage, base_dir, parent, data)
-    return modules[stage].run(config, inputs)
+    inputs = StageInputs(target, stage_dir(config, target, stage), base_dir, parent, data)
+    if config.launch.launcher == "accelerate":
+        return run_launched(config, stage, inputs)
+    return stage_module(stage).run(config, inputs)
+
+
+def stage_dir(config: RunConfig, target: str, stage: str) -> Path:
+    """`stages/<target>/<stage>/`; flywheel rounds 2+ under `stages/<target>/round-<n>/` so round 1 stays intact."""
+    if stage == "pretrain" or config.round == 1:
+        return config.run_dir / "stages" / target / stage
+    return config.run_dir / "stages" / target / f"round-{config.round}" / stage
+
+
+def flywheel_start(config: RunConfig, target: str) -> tuple[Path, Path | None]:
+    """(SFT data, starting adapter) of a flywheel round: the curated data, the production adapter (if any)."""
+    from apprentice.flywheel import round_sft_data
+    from apprentice.registry import Registry
+
+    data = round_sft_data(config.run_dir, target, config.round)
+    production = Registry.for_run(config.run_dir).production().get(target)
+    return data, Path(production.path) if production is not None else None
 
 
 def prepare_run_dir(config: RunConfig) -> None:
@@ -140,11 +182,12 @@ def _blocked(summary: RunSummary, target: str, result, force: bool) -> bool:
     return False
 
 
-def _step(summary: RunSummary, target: str, step: str, action: Callable[[], Any], metric: Callable[[Any], str]):
+def _step(summary: RunSummary, target: str, step: str, action: Callable[[], Any], metric: Callable[[Any], str],
+          reused: bool | None = None):
     started = time.perf_counter()
     result = action()
-    summary.steps.append(StepRecord(target, step, time.perf_counter() - started, metric(result), "-",
-                                    getattr(result, "skipped", False)))
+    skipped = getattr(result, "skipped", False) if reused is None else reused
+    summary.steps.append(StepRecord(target, step, time.perf_counter() - started, metric(result), "-", skipped))
     return result
 
 

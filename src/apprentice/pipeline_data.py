@@ -70,11 +70,14 @@ def make_tasks(config: RunConfig, target: str) -> TaskSplit:
 
 
 def split_tasks(tasks: list[Task], repo: str, eval_share: float) -> tuple[list[Task], list[Task]]:
-    """(train, eval): the stdlib corpus splits by module (held-out modules); other repos by task-id hash."""
+    """(train, eval): the stdlib corpus splits by module (held-out modules); other repos by task-id hash
+    (the `eval_share` of tasks with the lowest hashes: deterministic, and never empty for 2+ tasks)."""
     if repo == STDLIB:
         held_out = [task for task in tasks if corpus_split(_bug_path(task)) == "eval"]
     else:
-        held_out = [task for task in tasks if _hash_share(task.id) < eval_share]
+        # The lowest hashes, at least one task as soon as there are two: a small repository still gets evaluated.
+        count = max(1, round(eval_share * len(tasks))) if len(tasks) > 1 else 0
+        held_out = sorted(tasks, key=lambda task: _hash_share(task.id))[:count]
     ids = {task.id for task in held_out}
     return [task for task in tasks if task.id not in ids], held_out
 
@@ -135,13 +138,19 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     return DataFile(out, detail)
 
 
+def data_dir(config: RunConfig, target: str) -> Path:
+    """`data/<target>/`, or `data/<target>/round-<n>/` for flywheel rounds 2+ (round 1's data stays as it was)."""
+    directory = config.run_dir / "data" / target
+    return directory if config.round == 1 else directory / f"round-{config.round}"
+
+
 def make_preferences(config: RunConfig, target: str, train_tasks: Path, base_dir: Path, sft_adapter: Path) -> DataFile:
     """Preference pairs: the gold fix against episodes sampled from the SFT adapter, ranked by execution."""
     from apprentice.agent.backends import LocalBackend
     from apprentice.agent.loop import LoopConfig
     from apprentice.data.candidates import preferences_for_tasks
 
-    directory = config.run_dir / "data" / target
+    directory = data_dir(config, target)
     out = directory / "preference.jsonl"
     settings = config.preference_data.model_dump(mode="json")
     inputs = {"tasks": hash_path(train_tasks), "adapter": hash_path(sft_adapter), "settings": hash_value(settings)}

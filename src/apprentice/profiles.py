@@ -21,11 +21,11 @@ TINY: dict[str, Any] = {
     "sft_data": {"tasks": 24},
     # A random-init model needs a far larger step than a pretrained 20B one; bitsandbytes is GPU-only. Batch 1:
     # on CPU a batch of long rows is as slow as the rows one by one, and more steps learn more in the same time.
-    # 8 probes of up to 192 new tokens (the longest gold turn, a read or a search/replace edit, is ~120):
+    # 8 probes of up to 256 new tokens (the longest gold turn, a read or a search/replace edit, is ~230):
     # format accuracy in a minute on CPU, not ten.
     "sft": {"epochs": 3, "max_steps": 36, "learning_rate": 3e-3, "batch_size": 1, "grad_accum": 1,
             "optimizer": "adamw_torch", "max_seq_length": 4096, "eval_points": 3, "format_samples": 8,
-            "format_max_new_tokens": 192, "save_steps": 12},
+            "format_max_new_tokens": 256, "save_steps": 12},
     # Candidates sampled from the SFT adapter: 4 tasks x 2 short episodes, each graded in the sandbox.
     "preference_data": {"tasks": 4, "samples": 2, "max_new_tokens": 96, "max_turns": 2},
     "preference": {"learning_rate": 5e-5, "batch_size": 1, "grad_accum": 1, "max_length": 4096, "max_steps": 8},
@@ -40,6 +40,8 @@ TINY: dict[str, Any] = {
             {"until_step": 6, "max_seq_length": 256, "tasks": "repository", "tool_pattern": "planning", "reasoning_effort": "high"},
         ],
     },
+    # The base and the final adapter on a few held-out tasks, short episodes: a couple of minutes on CPU.
+    "eval": {"max_tasks": 4, "max_turns": 3, "max_new_tokens": 192},
     "gates": {
         # A few hundred mutants of the stdlib corpus, not the 3,000 a real run needs.
         "data": {"min_tasks": 200},

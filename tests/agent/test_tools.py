@@ -106,3 +106,14 @@ def test_run_tests_before_and_after_the_fix(box, python_fix):
     assert "patch applied: yes" in after.content and "tests: 5/5 passed" in after.content
     assert "PASSED tests/test_stats.py::test_median_even_unsorted" in after.content
     assert "test_mean" not in after.content
+
+
+def test_a_long_run_counts_its_passes_and_lists_every_failure():
+    from apprentice.agent.test_tool import _case_lines
+    from apprentice.languages.language import TestCase
+
+    cases = tuple(TestCase(f"t.py::test_{n}", "passed") for n in range(12)) + (TestCase("t.py::test_x", "failed", message="boom"),)
+    lines = _case_lines(cases, None)
+    assert lines[0].startswith("PASSED 12 tests (not listed") and lines[1:] == ["FAILED t.py::test_x\n    boom"]
+    narrowed = _case_lines(cases, "test_1")  # test_1, test_10, test_11: few enough to list
+    assert narrowed == ["PASSED t.py::test_1", "PASSED t.py::test_10", "PASSED t.py::test_11"]

@@ -1,4 +1,9 @@
-"""`apprentice agent run`: one episode of a local model on one task, the conversation shown live."""
+"""`apprentice agent run`: one episode of a local model on one task, the conversation shown live.
+
+The episode, with its graded outcome, is captured for the flywheel (opt-out with capture=False):
+into `capture_dir`/interactions.jsonl when given, else into the flywheel log of the run that
+holds the adapter (or the model), when it lies inside a run directory; otherwise not at all.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
-from apprentice.agent.backends import LocalBackend
+from apprentice.agent.backends import Backend, LocalBackend
 from apprentice.agent.loop import LoopConfig, run_episode
 from apprentice.agent.trajectory import Trajectory
 from apprentice.errors import TaskFormatError
+from apprentice.flywheel import (
+    INTERACTIONS_FILE,
+    InteractionLog,
+    agent_interaction,
+    interactions_path,
+    run_dir_of,
+)
 from apprentice.tasks.task import Task
 
 _STYLES = {"system": "dim", "user": "cyan", "assistant": "green", "tool": "yellow"}
@@ -49,11 +61,17 @@ def message_panel(message: dict) -> Panel:
 
 def agent_run_from_cli(task_file: Path, model_dir: Path, adapter: Path | None, max_turns: int,
                        console: Console, max_new_tokens: int = 512, temperature: float = 0.0,
-                       out: Path | None = None) -> Trajectory:
-    """Load the task and model, play one episode printing each message as it comes, print the outcome."""
+                       out: Path | None = None, capture: bool = True, capture_dir: Path | None = None,
+                       backend: Backend | None = None) -> Trajectory:
+    """Load the task and model, play one episode printing each message as it comes, print the outcome.
+
+    `backend` replaces the local model (a scripted one in tests); `capture`/`capture_dir` as in the
+    module docstring.
+    """
     task = load_task_file(task_file)
     config = LoopConfig(max_turns=max_turns, max_new_tokens=max_new_tokens, temperature=temperature)
-    backend = LocalBackend(model_dir, adapter, temperature=temperature, max_new_tokens=max_new_tokens)
+    if backend is None:
+        backend = LocalBackend(model_dir, adapter, temperature=temperature, max_new_tokens=max_new_tokens)
     console.print(f"[bold]task[/] {_escape(f'{task.id} [{task.language}] with model {model_dir}')}"
                   + (f" + adapter {_escape(str(adapter))}" if adapter else ""))
     trajectory = run_episode(backend, task, config, on_message=lambda message: console.print(message_panel(message)))
@@ -69,7 +87,30 @@ def agent_run_from_cli(task_file: Path, model_dir: Path, adapter: Path | None, m
         with out.open("a", encoding="utf-8") as handle:
             handle.write(trajectory.to_json() + "\n")
         console.print(f"trajectory appended to {out}")
+    log_file = capture_file(model_dir, adapter, capture_dir) if capture else None
+    if log_file is not None:
+        answered_by = str(adapter or model_dir)
+        InteractionLog(log_file).append(agent_interaction(trajectory, adapter_target(adapter, task.language), answered_by))
+        console.print(f"episode captured in {log_file} (--no-capture to stop)")
     return trajectory
+
+
+def capture_file(model_dir: Path, adapter: Path | None, capture_dir: Path | None) -> Path | None:
+    """The flywheel log an episode goes to: capture_dir's, else that of the run holding the adapter or model."""
+    if capture_dir is not None:
+        return Path(capture_dir) / INTERACTIONS_FILE
+    run_dir = run_dir_of(adapter) or run_dir_of(model_dir)
+    return interactions_path(run_dir) if run_dir is not None else None
+
+
+def adapter_target(adapter: Path | None, language: str) -> str:
+    """The target an adapter was trained for (its apprentice_adapter.json), else the task's language."""
+    from apprentice.stages.result import ADAPTER_ORIGIN_FILE
+
+    origin = Path(adapter) / ADAPTER_ORIGIN_FILE if adapter is not None else None
+    if origin is None or not origin.is_file():
+        return language
+    return str(json.loads(origin.read_text(encoding="utf-8")).get("target") or language)
 
 
 def _escape(text: str) -> str:

@@ -22,6 +22,9 @@ from apprentice.sandbox import Limits, create_workspace, remove_workspace, run_s
 from apprentice.tasks.task import Task
 
 _MESSAGE_CHARS = 600  # of each failing test's message: enough for an assertion and its values
+# Passing tests are listed one by one up to this many; above it they are counted, as pytest does:
+# a 150-test suite would otherwise fill the agent's context with PASSED lines that say nothing new.
+_LISTED_PASSES = 10
 
 
 def run_tests(workspace: Path, task: Task, selection: str | None = None, limits: Limits | None = None) -> str:
@@ -53,9 +56,12 @@ def outcome_report(outcome: Outcome, selection: str | None = None) -> str:
 
 
 def _case_lines(cases: tuple[TestCase, ...], selection: str | None) -> list[str]:
-    lines = []
-    for case in cases:
-        if selection and selection not in case.id:
+    chosen = [case for case in cases if not selection or selection in case.id]
+    passed = sum(case.status == "passed" for case in chosen)
+    listed = passed <= _LISTED_PASSES
+    lines = [] if listed else [f"PASSED {passed} tests (not listed; a narrower selection lists them)"]
+    for case in chosen:
+        if case.status == "passed" and not listed:
             continue
         line = f"{case.status.upper()} {case.id}"
         if case.status != "passed" and case.message:

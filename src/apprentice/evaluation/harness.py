@@ -76,6 +76,11 @@ class EvalSummary:
     reused: int
     seconds: float
 
+    @property
+    def skipped(self) -> bool:
+        """True when every attempt was already on disk (a resumed run played no episode)."""
+        return self.ran == 0 and self.reused > 0
+
 
 def task_set_hash(tasks: list[Task]) -> str:
     """Order-independent hash of the tasks' full records."""

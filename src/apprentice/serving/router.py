@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -31,6 +32,7 @@ from starlette.exceptions import HTTPException
 from apprentice.agent.backends import LocalBackend, Reply
 from apprentice.agent.chat import render_prompt
 from apprentice.errors import RegistryError, ServingError
+from apprentice.flywheel import InteractionLog, router_interaction
 from apprentice.languages.registry import LANGUAGES
 from apprentice.serving import openai_api as wire
 from apprentice.serving.adapters import AdapterPool, ThreadLocalRegistry
@@ -78,17 +80,18 @@ def local_respond(model, tokenizer, messages: list[dict], tools: list[dict], set
 
 def create_app(registry, base_dir: Path, api_key: str | None = None, *, limits: ServeLimits = ServeLimits(),
                base_hash: str | None = None, respond: Responder = local_respond, detect: Callable | None = None,
-               poll_interval_s: float | None = 1.0, max_on_demand: int = 4) -> FastAPI:
+               poll_interval_s: float | None = 1.0, max_on_demand: int = 4,
+               capture: InteractionLog | None = None) -> FastAPI:
     """The router app for the adapters of `registry` (a Registry, or the path of its .db) on `base_dir`.
 
     The base is loaded and every production adapter made resident before this returns. `respond`
     and `detect` default to the local model and `apprentice.serving.detect.detect_language`;
     `poll_interval_s` is how often a background thread looks for registry changes (every request
-    also looks), None for none.
+    also looks), None for none. With `capture`, every completion is appended to that log (flywheel).
     """
     path = registry if isinstance(registry, str | Path) else registry.path
     pool = AdapterPool(ThreadLocalRegistry(Path(path)), Path(base_dir), base_hash, max_on_demand)
-    router = _Router(pool, limits, respond, detect or _detect_language)
+    router = _Router(pool, limits, respond, detect or _detect_language, capture)
     app = FastAPI(title="apprentice router", lifespan=_poller(pool, poll_interval_s))
     app.state.pool, app.state.router = pool, router
     _install_errors(app)
@@ -102,8 +105,10 @@ def create_app(registry, base_dir: Path, api_key: str | None = None, *, limits: 
 class _Router:
     """The endpoints, over one adapter pool."""
 
-    def __init__(self, pool: AdapterPool, limits: ServeLimits, respond: Responder, detect: Callable):
+    def __init__(self, pool: AdapterPool, limits: ServeLimits, respond: Responder, detect: Callable,
+                 capture: InteractionLog | None = None):
         self.pool, self.limits, self.respond, self.detect = pool, limits, respond, detect
+        self.capture = capture
 
     def health(self) -> dict:
         """Base, resident adapters, refused ones with their reasons, registry generation."""
@@ -143,6 +148,7 @@ class _Router:
                   settings: GenerationSettings) -> tuple[dict, str]:
         self._sync()
         name, how = self._route(chat, messages)
+        started = time.perf_counter()
         try:
             with self.pool.lease(name) as version:
                 reply = self.pool.run(version, lambda model, tokenizer: self._generate(
@@ -151,7 +157,18 @@ class _Router:
             if isinstance(error, ApiError):
                 raise
             raise ApiError(503, "adapter_unavailable", str(error)) from error
-        return wire.completion_body(reply, version, settings.max_tokens), how
+        body = wire.completion_body(reply, version, settings.max_tokens)
+        self._capture(messages, tools, reply, version, time.perf_counter() - started)
+        return body, how
+
+    def _capture(self, messages: list[dict], tools: list[dict], reply: Reply, version: str, latency_s: float) -> None:
+        if self.capture is None:
+            return
+        try:
+            self.capture.append(router_interaction(messages, tools, reply, version, latency_s))
+        except OSError as error:
+            # The answer is made: a full or read-only disk must not turn it into an error for the client.
+            log.error("flywheel capture to %s failed, completion served uncaptured: %s", self.capture.path, error)
 
     def _generate(self, model, tokenizer, messages, tools, settings: GenerationSettings) -> Reply:
         from jinja2 import TemplateError

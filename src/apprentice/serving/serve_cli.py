@@ -19,16 +19,22 @@ PRETRAINED_MODEL = Path("stages") / "base" / "pretrain" / "model"  # where pipel
 
 
 def serve_from_cli(run_dir: Path, registry_path: Path | None = None, host: str = "127.0.0.1", port: int = 8000,
-                   api_key: str | None = None) -> None:
-    """Serve the run's production adapters over HTTP until interrupted (blocks)."""
+                   api_key: str | None = None, capture: bool = True, capture_path: Path | None = None) -> None:
+    """Serve the run's production adapters over HTTP until interrupted (blocks).
+
+    With `capture` (the default), every completion is appended to `capture_path`, by default the
+    run's flywheel log RUN/flywheel/interactions.jsonl (`apprentice flywheel curate` reads it).
+    """
     import uvicorn
 
+    from apprentice.flywheel import InteractionLog, interactions_path
     from apprentice.serving.router import create_app
 
     check_exposure(host, api_key)
     registry = _open_registry(run_dir, registry_path)
     base_dir, base_hash = run_base(Path(run_dir), _production_base_hash(registry))
-    app = create_app(registry, base_dir, api_key=api_key, base_hash=base_hash)
+    log = InteractionLog(capture_path or interactions_path(Path(run_dir))) if capture else None
+    app = create_app(registry, base_dir, api_key=api_key, base_hash=base_hash, capture=log)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -29,6 +29,7 @@ from apprentice.stages.result import (
     StageResult,
     finish_stage,
     input_hashes,
+    is_main_process,
     last_checkpoint,
     prepare_stage_dir,
     read_json,
@@ -110,7 +111,9 @@ def train_phase(config: RunConfig, stage_dir: Path, model, tokenizer, length: in
 
 
 def save_model(model, tokenizer, out: Path, extra: dict[str, str] | None = None) -> None:
-    """Model and tokenizer into `out`, atomically (a reader sees no half-written model)."""
+    """Model and tokenizer into `out`, atomically (a reader sees no half-written model); rank 0 only."""
+    if not is_main_process():
+        return
     with atomic_directory(out) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
@@ -122,6 +125,8 @@ def mark_done_phase(phase_dir: Path, length: int) -> None:
     """Record a finished phase (its inputs: the length) so a resume loads it instead of retraining."""
     from apprentice.artifacts import write_meta
 
+    if not is_main_process():
+        return
     write_meta(phase_dir, {"length": length}, {"length": str(length)})
     mark_done(phase_dir)
 

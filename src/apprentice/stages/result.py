@@ -8,6 +8,7 @@ last. The input hashes recorded in `meta.json` decide whether a re-run may skip 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,15 @@ class StageResult:
     skipped: bool = False  # True when a finished run with the same inputs was reused
 
 
+def is_main_process() -> bool:
+    """Whether this process writes the stage's files: always, except ranks 1.. of a distributed launch.
+
+    Under `accelerate launch` (or torchrun) every rank runs the stage; the Trainer keeps them in step
+    and only rank 0 (RANK=0) touches the stage directory, so no two processes write one file.
+    """
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def input_hashes(inputs: StageInputs, stage_config: dict[str, Any]) -> dict[str, str]:
     """Content hashes of everything the stage's output depends on (base, data, parent, config)."""
     for role, path in (("data", inputs.data), ("parent adapter", inputs.parent_adapter)):
@@ -90,8 +100,10 @@ def prepare_stage_dir(inputs: StageInputs, hashes: dict[str, str]) -> Path | Non
     A stage dir left by a run with other inputs (or a finished one being redone) is cleared first,
     so a stale checkpoint never leaks into a new run.
     """
-    ensure_writable(inputs.stage_dir)
     started = inputs.stage_dir / STARTED_FILE
+    if not is_main_process():  # the launcher prepared the directory before starting the ranks
+        return last_checkpoint(inputs.stage_dir / CHECKPOINT_DIR) if read_json(started) == hashes else None
+    ensure_writable(inputs.stage_dir)
     if not started.exists() and any(inputs.stage_dir.iterdir()):
         # Never clear a directory a stage did not start: it may hold anything.
         raise StageError(f"'{inputs.stage_dir}' is not empty and is no stage directory (no {STARTED_FILE}); "
@@ -116,6 +128,8 @@ def last_checkpoint(checkpoints: Path) -> Path | None:
 def finish_stage(stage: str, inputs: StageInputs, config: dict[str, Any], hashes: dict[str, str],
                  metrics: dict[str, Any], gate: GateVerdict | None, output: str) -> StageResult:
     """Write metrics.json, gate.json, meta.json, drop the checkpoints, then DONE (last)."""
+    if not is_main_process():
+        return StageResult(stage, inputs.target, inputs.stage_dir / output, metrics, gate, hashes)
     atomic_write_json(inputs.stage_dir / METRICS_FILE, metrics)
     if gate is not None:
         atomic_write_json(inputs.stage_dir / GATE_FILE, gate.to_dict())
@@ -129,6 +143,8 @@ def finish_stage(stage: str, inputs: StageInputs, config: dict[str, Any], hashes
 
 def save_adapter(trainer, inputs: StageInputs, base_hash: str, stage: str) -> None:
     """The trained adapter (and tokenizer) into `stage_dir/adapter/`, atomically, with its base recorded."""
+    if not is_main_process():
+        return
     with atomic_directory(inputs.stage_dir / ADAPTER_DIR) as staging:
         trainer.model.save_pretrained(staging)
         trainer.processing_class.save_pretrained(staging)

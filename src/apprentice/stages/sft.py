@@ -38,6 +38,7 @@ from apprentice.stages.result import (
     check_adapter_base,
     finish_stage,
     input_hashes,
+    is_main_process,
     prepare_stage_dir,
     read_json,
     reuse_if_done,
@@ -147,5 +148,6 @@ def _format_before(trainer, probes, stage_dir: Path, config: RunConfig, parse: P
     with trainer.model.disable_adapter():
         report = measure_format_accuracy(trainer.model, trainer.processing_class, probes,
                                          config.sft.format_max_new_tokens, parse)
-    atomic_write_json(path, {"format_accuracy": report.accuracy})
+    if is_main_process():
+        atomic_write_json(path, {"format_accuracy": report.accuracy})
     return report.accuracy
