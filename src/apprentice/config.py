@@ -91,6 +91,9 @@ class PreferenceSection(Section):
 class SftDataSection(Section):
     tasks: int | None = Field(None, gt=0, description="Training tasks turned into trajectories (the first N); empty: all.")
     template: bool = Field(True, description="Add template trajectories (another real path to the fix) to the gold ones.")
+    read_whole_lines: int = Field(150, gt=0, description="Gold reads a file this short whole, a longer one around the fix.")
+    read_margin: int = Field(20, ge=0, description="Lines gold reads on each side of the fix.")
+    max_output_chars: int = Field(4000, gt=0, description="Tool results in gold episodes are cut to this (as the agent loop does).")
 
 
 class PreferenceDataSection(Section):

@@ -112,6 +112,7 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     The first round has no self-generated data yet: gold (the direct path to the known fix) and
     template (another real path to it: list or search first, or a failing test run first).
     """
+    from apprentice.data.gold import GoldShape
     from apprentice.data.quality import check_trajectories
     from apprentice.data.trajectories import gold_trajectories
 
@@ -123,9 +124,11 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
         return DataFile(out, _read_detail(directory / "sft"), skipped=True)
     tasks = [Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()]
     tasks = tasks[: config.sft_data.tasks]
-    gold, gold_report = gold_trajectories(tasks, prompts="sft", gate=config.gates.data)
-    template, template_report = gold_trajectories(tasks if config.sft_data.template else [], template=True,
-                                                  prompts="sft", gate=config.gates.data)
+    section = config.sft_data
+    shape = GoldShape(section.read_whole_lines, section.read_margin, section.max_output_chars)
+    gold, gold_report = gold_trajectories(tasks, prompts="sft", gate=config.gates.data, shape=shape)
+    template, template_report = gold_trajectories(tasks if section.template else [], template=True,
+                                                  prompts="sft", gate=config.gates.data, shape=shape)
     kept = gold + template
     quality = check_trajectories(kept, config.gates.data)
     if not quality.passed:

@@ -17,18 +17,21 @@ TINY: dict[str, Any] = {
     # Half the real context curriculum; ~57k tokens, 2-3 minutes on 2 CPU cores (the MoE trains at a few
     # hundred tokens/s there), enough to take the random model's loss from ~9 to a code model's first plateau.
     "pretrain": {"context_lengths": [256, 512, 1024], "steps_per_length": 16, "learning_rate": 1e-3, "batch_size": 2},
-    # Gold + template trajectories of 24 tasks: a trajectory is ~2k tokens, and CPU SFT runs a few hundred tokens/s.
-    "sft_data": {"tasks": 24},
-    # A random-init model needs a far larger step than a pretrained 20B one; bitsandbytes is GPU-only. Batch 1:
-    # on CPU a batch of long rows is as slow as the rows one by one, and more steps learn more in the same time.
-    # 8 probes of up to 256 new tokens (the longest gold turn, a read or a search/replace edit, is ~230):
-    # format accuracy in a minute on CPU, not ten.
-    "sft": {"epochs": 3, "max_steps": 36, "learning_rate": 3e-3, "batch_size": 1, "grad_accum": 1,
+    # Gold + template trajectories of 24 tasks, read narrowly: attention is eager (quadratic) on the CPU, so a
+    # trajectory of ~1k tokens trains ~3x faster than one of ~2k, and the miniature needs hundreds of them.
+    "sft_data": {"tasks": 24, "read_whole_lines": 40, "read_margin": 6, "max_output_chars": 1200},
+    # A random-init model needs a far larger step than a pretrained 20B one; bitsandbytes is GPU-only. Batch 1,
+    # no packing: the CPU runs eager (quadratic) attention, so packing 4096-token rows costs more than it saves
+    # (benchmarks/sft_packing.py). 260 steps at 6e-3: the tool-call format is learned (on a GPU, packed,
+    # 200 steps took format accuracy 0% -> 94% on 16 probes; 72 steps at 3e-3 left it at 0%).
+    "sft": {"epochs": 5, "max_steps": 260, "learning_rate": 6e-3, "batch_size": 1, "grad_accum": 1, "packing": False,
             "optimizer": "adamw_torch", "max_seq_length": 4096, "eval_points": 3, "format_samples": 8,
-            "format_max_new_tokens": 256, "save_steps": 12},
+            # 8 probes of up to 256 new tokens (the longest gold turn, a read or a search/replace edit, is ~230).
+            "format_max_new_tokens": 256, "save_steps": 65},
     # Candidates sampled from the SFT adapter: 4 tasks x 2 short episodes, each graded in the sandbox.
-    "preference_data": {"tasks": 4, "samples": 2, "max_new_tokens": 96, "max_turns": 2},
-    "preference": {"learning_rate": 5e-5, "batch_size": 1, "grad_accum": 1, "max_length": 4096, "max_steps": 8},
+    "preference_data": {"tasks": 4, "samples": 2, "max_new_tokens": 256, "max_turns": 2},
+    # 5e-5 took KL to 3.9 in two steps on 4 pairs and undid the SFT format; 5e-6 keeps IPO a small step.
+    "preference": {"learning_rate": 5e-6, "batch_size": 1, "grad_accum": 1, "max_length": 4096, "max_steps": 8},
     "grpo": {
         # Two rollouts of one task per step (the smallest group GRPO can compare), six steps.
         "steps": 6, "learning_rate": 1e-5, "generations": 2, "grad_accum": 2,
@@ -41,7 +44,7 @@ TINY: dict[str, Any] = {
         ],
     },
     # The base and the final adapter on a few held-out tasks, short episodes: a couple of minutes on CPU.
-    "eval": {"max_tasks": 4, "max_turns": 3, "max_new_tokens": 192},
+    "eval": {"max_tasks": 4, "max_turns": 3, "max_new_tokens": 256},
     "gates": {
         # A few hundred mutants of the stdlib corpus, not the 3,000 a real run needs.
         "data": {"min_tasks": 200},

@@ -117,3 +117,11 @@ def test_a_long_run_counts_its_passes_and_lists_every_failure():
     assert lines[0].startswith("PASSED 12 tests (not listed") and lines[1:] == ["FAILED t.py::test_x\n    boom"]
     narrowed = _case_lines(cases, "test_1")  # test_1, test_10, test_11: few enough to list
     assert narrowed == ["PASSED t.py::test_1", "PASSED t.py::test_10", "PASSED t.py::test_11"]
+
+
+def test_lint_findings_are_whole_lines_and_counted_beyond_five():
+    from apprentice.agent.test_tool import _lint_lines
+
+    report = _lint_lines("\n".join(f"m.py:{n}:1: E501 line too long" for n in range(1, 9)))
+    assert report.splitlines() == ["lint: problems", *[f"m.py:{n}:1: E501 line too long" for n in range(1, 6)],
+                                   "... and 3 more"]

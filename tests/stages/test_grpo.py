@@ -50,6 +50,7 @@ def test_token_check_catches_cut_off_turns_and_prose_outside_the_channels(tiny_b
     assert not check(call + result + '<|start|>assistant<|channel|>final<|message|>Fixed and')  # cut off
     assert not check("def median(values):\n    return 0<|return|>")  # prose, no channel
     assert not check(call + result + '<|start|>assistant Fixed it.<|return|>')
+    assert check(call + result[:-len("<|end|>")])  # the length budget ran out inside a tool result: not the model's fault
     assert tokens_well_formed([5, 7], frozenset({7})) and not tokens_well_formed([], frozenset({7}))
 
 

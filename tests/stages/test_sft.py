@@ -34,20 +34,33 @@ def test_sft_is_skipped_when_done_with_the_same_inputs(sft_run):
 
 
 def test_sft_resumes_from_the_last_checkpoint(tiny_base, tmp_path, monkeypatch):
+    from transformers import TrainerCallback
+
     data = write_trajectories(tmp_path / "sft.jsonl", 6)
     inputs = StageInputs("python", tmp_path / "sft", tiny_base, data=data)
-    config = small_config("sft.max_steps=2", "sft.batch_size=2", "sft.eval_points=2", "sft.format_samples=1")
+    config = small_config("sft.max_steps=4", "sft.batch_size=1", "sft.eval_points=2", "sft.format_samples=1",
+                          "sft.save_steps=2")
 
-    def killed(*args, **kwargs):
-        raise KeyboardInterrupt  # stands in for kill -9 after the last checkpoint was written
+    class KilledAfterFirstCheckpoint(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            raise KeyboardInterrupt  # stands in for kill -9 right after checkpoint-2 was written
+
+    def with_kill(trainer, stage):
+        trainer.add_callback(KilledAfterFirstCheckpoint())
+        return trainer
 
     with monkeypatch.context() as patch:
-        patch.setattr(sft, "save_adapter", killed)
+        patch.setattr(sft, "show_progress", with_kill)
         with pytest.raises(KeyboardInterrupt):
             sft.run(config, inputs)
-    assert (tmp_path / "sft" / "checkpoints" / "checkpoint-2").is_dir() and not (tmp_path / "sft" / "DONE").exists()
+    checkpoint = tmp_path / "sft" / "checkpoints" / "checkpoint-2"
+    assert checkpoint.is_dir() and not (tmp_path / "sft" / "DONE").exists()
+    before = [entry["loss"] for entry in json.loads((checkpoint / "trainer_state.json").read_text())["log_history"]
+              if "loss" in entry]
     result = sft.run(config, inputs)
-    assert result.metrics["resumed"] is True and result.metrics["steps"] == 2 and (tmp_path / "sft" / "DONE").exists()
+    assert result.metrics["resumed"] is True and result.metrics["steps"] == 4 and (tmp_path / "sft" / "DONE").exists()
+    # steps 1-2 come from the checkpoint as they were logged, 3-4 were trained after the resume
+    assert [loss for _, loss in result.metrics["train_losses"]][:2] == before and len(result.metrics["train_losses"]) == 4
 
 
 def test_empty_dataset_is_a_clear_error(tiny_base, tmp_path):

@@ -63,7 +63,8 @@ def test_stage_dir_resumes_only_for_the_same_inputs(tmp_path):
 def test_accelerate_configs_load_and_open_with_their_command(name):
     path = EXAMPLES / name
     text = path.read_text()
-    assert text.splitlines()[0] == f"# accelerate launch --config_file examples/accelerate/{name} -m apprentice run examples/gpt-oss-20b.yaml"
+    assert text.splitlines()[0] == ("# apprentice run examples/gpt-oss-20b.yaml --launcher accelerate "
+                                    f"launch.config_file=examples/accelerate/{name}")
     config = yaml.safe_load(text)
     for key in ("compute_environment", "distributed_type", "mixed_precision", "num_machines", "num_processes", "machine_rank"):
         assert key in config, key

@@ -25,6 +25,7 @@ _MESSAGE_CHARS = 600  # of each failing test's message: enough for an assertion 
 # Passing tests are listed one by one up to this many; above it they are counted, as pytest does:
 # a 150-test suite would otherwise fill the agent's context with PASSED lines that say nothing new.
 _LISTED_PASSES = 10
+_LISTED_LINT = 5  # lint findings shown; the rest are counted
 
 
 def run_tests(workspace: Path, task: Task, selection: str | None = None, limits: Limits | None = None) -> str:
@@ -49,10 +50,18 @@ def outcome_report(outcome: Outcome, selection: str | None = None) -> str:
         lines.append(f"tests: {len(outcome.tests_passed)}/{len(outcome.tests)} passed")
     lines += _case_lines(outcome.tests, selection)
     if outcome.lint_clean is not None:
-        lines.append("lint: clean" if outcome.lint_clean else f"lint: problems\n{outcome.lint_output[-1000:]}")
+        lines.append("lint: clean" if outcome.lint_clean else _lint_lines(outcome.lint_output))
     if outcome.error:
         lines.append(f"problem: {outcome.error[:2000]}")
     return "\n".join(lines)
+
+
+def _lint_lines(output: str) -> str:
+    """The first few lint findings, whole lines, and how many more there are."""
+    findings = [line for line in output.splitlines() if line.strip()]
+    shown = "\n".join(findings[:_LISTED_LINT])
+    more = f"\n... and {len(findings) - _LISTED_LINT} more" if len(findings) > _LISTED_LINT else ""
+    return f"lint: problems\n{shown}{more}"
 
 
 def _case_lines(cases: tuple[TestCase, ...], selection: str | None) -> list[str]:

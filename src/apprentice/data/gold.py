@@ -31,8 +31,17 @@ from apprentice.grading.outcome import Episode, Outcome
 from apprentice.sandbox import Limits
 from apprentice.tasks.task import Task
 
-READ_WHOLE_LINES = 150  # a file up to this long is read whole; a longer one around the fix
-READ_MARGIN = 20  # lines of context read on each side of a hunk
+
+@dataclass(frozen=True)
+class GoldShape:
+    """How much a gold episode reads and sees: shorter for a miniature model that must learn in minutes."""
+
+    read_whole_lines: int = 150  # a file up to this long is read whole; a longer one around the fix
+    read_margin: int = 20  # lines of context read on each side of a hunk
+    max_output_chars: int = 4000  # of each tool result, as the agent loop cuts them
+
+
+DEFAULT_SHAPE = GoldShape()
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class _Conversation:
     """The assistant and tool messages of an episode under construction, with its tool box."""
 
     box: ToolBox
+    shape: GoldShape = DEFAULT_SHAPE
     messages: list[dict] = field(default_factory=list)
     calls: int = 0
 
@@ -69,14 +79,14 @@ class _Conversation:
         return "\n".join(m["thinking"] for m in self.messages if m.get("thinking"))
 
 
-def read_arguments(workspace: Path, fix: FixSummary, path: str) -> dict:
+def read_arguments(workspace: Path, fix: FixSummary, path: str, shape: GoldShape = DEFAULT_SHAPE) -> dict:
     """read_file arguments for `path`: the whole file when short, else the lines around the fix."""
     lines = (workspace / path).read_text(encoding="utf-8", errors="replace").count("\n")
     spans = [(start, end) for file, start, end in fix.windows if file == path]
-    if lines <= READ_WHOLE_LINES or not spans:
+    if lines <= shape.read_whole_lines or not spans:
         return {"path": path}
-    start = max(1, min(s for s, _ in spans) - READ_MARGIN)
-    return {"path": path, "start": start, "end": max(e for _, e in spans) + READ_MARGIN}
+    start = max(1, min(s for s, _ in spans) - shape.read_margin)
+    return {"path": path, "start": start, "end": max(e for _, e in spans) + shape.read_margin}
 
 
 def _read_and_fix(convo: _Conversation, fix: str, summary: FixSummary, thoughts: GoldThinking,
@@ -84,7 +94,7 @@ def _read_and_fix(convo: _Conversation, fix: str, summary: FixSummary, thoughts:
     """Read every file the fix touches, apply the fix, run the tests; returns the patch result."""
     for index, path in enumerate(summary.files):
         thought = first_thought if index == 0 else f"Next, read {path}, which the change also touches."
-        convo.act(thought, "read_file", read_arguments(convo.box.workspace, summary, path))
+        convo.act(thought, "read_file", read_arguments(convo.box.workspace, summary, path, convo.shape))
     workspace = convo.box.workspace
     edit = search_replace_fix(fix, lambda path: _read_text(workspace / path)) or fix
     applied = convo.act(thoughts.before_patch, "apply_patch", {"diff": edit})
@@ -129,7 +139,8 @@ def _test_first_path(convo, task, fix, summary, thoughts) -> ToolResult:
 TEMPLATE_PATHS: dict[str, Callable] = {"explore": _explore_path, "search": _search_path, "test_first": _test_first_path}
 
 
-def build_gold(task: Task, developer: str, *, template: bool = False, limits: Limits | None = None) -> Built:
+def build_gold(task: Task, developer: str, *, template: bool = False, limits: Limits | None = None,
+               shape: GoldShape = DEFAULT_SHAPE) -> Built:
     """Act out the gold fix of `task` (or a template path to it), grade it, keep it only when green."""
     started = time.monotonic()
     try:
@@ -141,7 +152,7 @@ def build_gold(task: Task, developer: str, *, template: bool = False, limits: Li
     path = TEMPLATE_PATHS[names[rotation_index(task.id, len(names))]] if template else _gold_path
     draft = gold_thinking(task, summary, fix, tests_passed=len(task.fail_to_pass + task.pass_to_pass))
     with episode_workspace(task) as workspace:
-        convo = _Conversation(ToolBox(workspace, task, limits=limits))
+        convo = _Conversation(ToolBox(workspace, task, shape.max_output_chars, limits=limits), shape)
         applied = path(convo, task, fix, summary, draft)
         patch = workspace_diff(workspace)
     if not applied.ok:

@@ -17,7 +17,7 @@ from apprentice.agent.backends import Backend
 from apprentice.agent.loop import LoopConfig, run_episode
 from apprentice.agent.trajectory import Trajectory
 from apprentice.config import DataGate
-from apprentice.data.gold import Built, build_gold, not_green
+from apprentice.data.gold import DEFAULT_SHAPE, Built, GoldShape, build_gold, not_green
 from apprentice.data.prompts import developer_prompt
 from apprentice.data.quality import conversation_key, requirement_problems
 from apprentice.errors import DataError
@@ -76,14 +76,16 @@ def keep_if_fit(built: Built, report: BuildReport, gate: DataGate) -> Trajectory
 
 def gold_trajectories(tasks: Iterable[Task], *, template: bool = False, prompts: str = "all",
                       limits: Limits | None = None, gate: DataGate | None = None,
-                      on_task: Callable[[Built], None] | None = None) -> tuple[list[Trajectory], BuildReport]:
+                      on_task: Callable[[Built], None] | None = None,
+                      shape: GoldShape = DEFAULT_SHAPE) -> tuple[list[Trajectory], BuildReport]:
     """Gold (or template) trajectories for `tasks`, each replayed and graded; green ones kept."""
     gate = gate or DataGate()
     report = BuildReport("template" if template else "gold")
     kept = []
     for task in tasks:
         report.tasks += 1
-        built = build_gold(task, developer_prompt(prompts, task.language, task.id), template=template, limits=limits)
+        built = build_gold(task, developer_prompt(prompts, task.language, task.id), template=template, limits=limits,
+                           shape=shape)
         if on_task is not None:
             on_task(built)
         trajectory = keep_if_fit(built, report, gate)

@@ -23,6 +23,7 @@ _RAW_CONTROL = ("<|channel|>", "<|message|>", "<|call|>", "<|constrain|>", "to=f
 # Every Harmony message the model writes starts `<|start|>assistant` then its channel; the
 # completion itself starts just after the prompt's `<|start|>assistant`.
 _HARMONY_MESSAGE = re.compile(r"<\|start\|>assistant")
+_TOOL_RESULT, _CALL_END = "<|start|>functions.", "<|call|>"
 
 
 def format_valid(completion: list[dict]) -> bool:
@@ -47,11 +48,18 @@ def tokens_well_formed(completion_ids: list[int], terminators: frozenset[int], d
     `completion_ids` is the whole rollout after the prompt, tool results included; `decode` turns
     ids back into text with special tokens kept (Harmony models), or None to check the end token only.
     """
-    if not completion_ids or completion_ids[-1] not in terminators:
+    if not completion_ids:
         return False
     if decode is None:
-        return True
-    messages = [m for m in _HARMONY_MESSAGE.split(decode(completion_ids)) if m.strip()]
+        return completion_ids[-1] in terminators
+    text = decode(completion_ids)
+    # A rollout whose length budget ran out inside a tool result ended its own last turn with `<|call|>`:
+    # the cut is the budget's, not the model's. Any other ending must be an end-of-turn token.
+    last_result = text.rfind(_TOOL_RESULT)
+    ended_in_tool_result = last_result > text.rfind(_CALL_END) >= 0 and "<|start|>assistant" not in text[last_result:]
+    if completion_ids[-1] not in terminators and not ended_in_tool_result:
+        return False
+    messages = [m for m in _HARMONY_MESSAGE.split(text) if m.strip()]
     # Tool results TRL appends sit at the end of the message before them, so each piece opens a model message.
     return all(m.startswith("<|channel|>") for m in messages)
 
