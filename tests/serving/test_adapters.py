@@ -14,7 +14,7 @@ import torch
 
 from apprentice.errors import ServingError
 from apprentice.registry import Registry
-from apprentice.serving.adapters import AdapterPool, ThreadLocalRegistry
+from apprentice.serving.adapters import AdapterPool
 
 METRICS = {"test_pass_rate": 0.5, "tool_call_format_accuracy": 0.99}
 ADAPTERS = {"python": 1, "python2": 2, "rust": 3, "go": 4}  # name -> seed of its LoRA weights
@@ -81,7 +81,7 @@ def pool_registry(tmp_path, adapter_dirs, base_hash):
 
 @pytest.fixture()
 def pool(pool_registry, tiny_base, base_hash) -> AdapterPool:
-    return AdapterPool(ThreadLocalRegistry(pool_registry.path), tiny_base, base_hash)
+    return AdapterPool(pool_registry, tiny_base, base_hash)
 
 
 def _last_logits(pool: AdapterPool, version: str) -> torch.Tensor:
@@ -109,7 +109,7 @@ def test_corrupted_adapter_refused_with_reason_others_served(tmp_path, adapter_d
     registry = promoted_registry(tmp_path / "registry.db", adapter_dirs, base_hash)
     broken = corrupt(adapter_dirs["go"], tmp_path / "go-broken", how)
     registry.promote(registry.register("go", broken, base_hash, metrics=METRICS).version)
-    pool = AdapterPool(ThreadLocalRegistry(registry.path), tiny_base, base_hash)
+    pool = AdapterPool(registry, tiny_base, base_hash)
     status = pool.status()
     assert status.targets == {"python": "python-v1", "rust": "rust-v1"}
     assert [(r.version, r.target) for r in status.refused] == [("go-v1", "go")]
@@ -141,7 +141,7 @@ def test_rollback_reloads_previous_version(pool, pool_registry):
 
 
 def test_named_version_loaded_on_demand_and_evicted_past_the_cap(pool_registry, tiny_base, base_hash, adapter_dirs):
-    pool = AdapterPool(ThreadLocalRegistry(pool_registry.path), tiny_base, base_hash, max_on_demand=1)
+    pool = AdapterPool(pool_registry, tiny_base, base_hash, max_on_demand=1)
     assert pool.load_named(pool_registry.get("python-v2")) == "python-v2"
     assert pool.status().on_demand == ("python-v2",)
     extra = pool_registry.register("go", adapter_dirs["go"], base_hash, metrics=METRICS)

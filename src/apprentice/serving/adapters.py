@@ -41,28 +41,6 @@ WEIGHTS_FILE = "adapter_model.safetensors"
 _LOAD_ERRORS = (OSError, ValueError, RuntimeError, KeyError, SafetensorError)
 
 
-class ThreadLocalRegistry:
-    """The registry at `path`, one SQLite connection per thread (a connection may not cross threads).
-
-    The router answers on a thread pool and polls on a thread of its own; each gets its own
-    `Registry(path)` on first use.
-    """
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._local = threading.local()
-
-    def __getattr__(self, name: str):
-        from apprentice.registry import Registry
-
-        if name.startswith("_"):
-            raise AttributeError(name)
-        registry = getattr(self._local, "registry", None)
-        if registry is None:
-            registry = self._local.registry = Registry(self.path)
-        return getattr(registry, name)
-
-
 @dataclass(frozen=True)
 class Refusal:
     """An adapter version the pool would not load, and why."""

@@ -34,8 +34,9 @@ from apprentice.agent.chat import render_prompt
 from apprentice.errors import RegistryError, ServingError
 from apprentice.flywheel import InteractionLog, router_interaction
 from apprentice.languages.registry import LANGUAGES
+from apprentice.registry import Registry
 from apprentice.serving import openai_api as wire
-from apprentice.serving.adapters import AdapterPool, ThreadLocalRegistry
+from apprentice.serving.adapters import AdapterPool
 
 log = logging.getLogger(__name__)
 ADAPTER_HEADER = "x-apprentice-adapter"
@@ -89,8 +90,9 @@ def create_app(registry, base_dir: Path, api_key: str | None = None, *, limits: 
     `poll_interval_s` is how often a background thread looks for registry changes (every request
     also looks), None for none. With `capture`, every completion is appended to that log (flywheel).
     """
-    path = registry if isinstance(registry, str | Path) else registry.path
-    pool = AdapterPool(ThreadLocalRegistry(Path(path)), Path(base_dir), base_hash, max_on_demand)
+    # A Registry opens one SQLite connection per thread itself, so the worker threads and the poller share it.
+    registry = Registry(Path(registry)) if isinstance(registry, str | Path) else registry
+    pool = AdapterPool(registry, Path(base_dir), base_hash, max_on_demand)
     router = _Router(pool, limits, respond, detect or _detect_language, capture)
     app = FastAPI(title="apprentice router", lifespan=_poller(pool, poll_interval_s))
     app.state.pool, app.state.router = pool, router
