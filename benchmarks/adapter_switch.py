@@ -116,7 +116,7 @@ def _base_load_ms(base: Path, loads: int) -> list[float]:
 
 
 def main() -> None:
-    from apprentice.serving.adapters import AdapterPool, ThreadLocalRegistry
+    from apprentice.serving.adapters import AdapterPool
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--switches", type=int, default=400)
@@ -125,7 +125,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         base, base_hash, adapters = build_fixture(Path(scratch))
         registry = production_registry(Path(scratch) / "registry.db", base_hash, adapters)
-        pool = AdapterPool(ThreadLocalRegistry(registry.path), base, base_hash, max_on_demand=1)
+        pool = AdapterPool(registry, base, base_hash, max_on_demand=1)
         _switch_ms(pool, 20)  # warm-up
         switch = _switch_ms(pool, args.switches)
         cold = _cold_load_ms(pool, registry, adapters["python"], base_hash, args.cold_loads)
