@@ -24,7 +24,15 @@ from pathlib import Path
 
 from apprentice.config import RunConfig, load_config
 from apprentice.errors import StageError
-from apprentice.stages.result import StageInputs, StageResult, input_hashes, prepare_stage_dir, reuse_if_done
+from apprentice.stages.result import (
+    ADAPTER_DIR,
+    MODEL_DIR,
+    StageInputs,
+    StageResult,
+    input_hashes,
+    prepare_stage_dir,
+    reuse_if_done,
+)
 
 LAUNCH_LOG = "launch.log"
 
@@ -76,8 +84,6 @@ def run_launched(config: RunConfig, stage: str, inputs: StageInputs) -> StageRes
 
 
 def _output(stage: str) -> str:
-    from apprentice.stages.result import ADAPTER_DIR, MODEL_DIR
-
     return MODEL_DIR if stage == "pretrain" else ADAPTER_DIR
 
 
