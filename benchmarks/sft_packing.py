@@ -8,6 +8,11 @@ trajectory padded to the longest in its batch). Trajectories are gold-like episo
 outputs are stdlib source excerpts of random length, so their lengths vary as real ones do.
 Throughput counts real tokens (TRL's `num_tokens`, padding excluded) over the training time.
 Target: packing at least 1.8x.
+
+Both runs load the model as the stage does: on a CPU that is the fused sink attention
+(`apprentice.base.attention`), which attends each sequence of a padding-free row on its own, so a
+packed row costs the sum of its sequences' squared lengths; eager attention would cost the square
+of the row's length, and (gpt-oss's mask ignoring `position_ids`) let packed sequences see each other.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from apprentice.agent.trajectory import Trajectory
 from apprentice.base.load import load_base
 from apprentice.base.tiny import build_tiny_base
 from apprentice.config import load_config
-from apprentice.stages.common import Hardware, attach_lora
+from apprentice.stages.common import Hardware, attach_lora, load_for_training
 from apprentice.stages.sft import sft_arguments
 from apprentice.stages.sft_data import tokenized_dataset
+from apprentice.stages.sft_trainer import CompactLossSFTTrainer
 from apprentice.tasks.corpus import stdlib_sources
 
 TOOLS = ({"type": "function", "function": {"name": "read_file", "description": "Read a file.",
@@ -51,15 +57,14 @@ def varied_trajectories(count: int, seed: int) -> list[Trajectory]:
 
 def tokens_per_second(base: Path, data, packing: bool, args: argparse.Namespace, out: Path) -> tuple[float, int]:
     """(real tokens per second, real tokens) of `args.steps` SFT steps with or without packing."""
-    from trl import SFTTrainer
-
     config = load_config(None, [f"sft.packing={packing}", f"sft.max_steps={args.steps}", f"sft.batch_size={args.batch}",
                                 f"sft.max_seq_length={args.max_length}", "sft.eval_points=2", "lora.rank=8", "lora.alpha=16"])
-    model, tokenizer = load_base(base, dtype="float32")
+    hardware = Hardware()
+    model, tokenizer = load_for_training(base, config.lora, hardware)  # the stage's kernels (fused sinks on CPU)
     model = attach_lora(model, config.lora)
-    arguments = sft_arguments(config, out, Hardware())
+    arguments = sft_arguments(config, out, hardware)
     arguments.eval_strategy, arguments.save_strategy = "no", "no"
-    trainer = SFTTrainer(model=model, args=arguments, train_dataset=data, processing_class=tokenizer)
+    trainer = CompactLossSFTTrainer(model=model, args=arguments, train_dataset=data, processing_class=tokenizer)
     runtime = trainer.train().metrics["train_runtime"]
     tokens = int(next(e["num_tokens"] for e in reversed(trainer.state.log_history) if "num_tokens" in e))
     return tokens / runtime, tokens

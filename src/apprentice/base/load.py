@@ -112,12 +112,14 @@ def expert_parameter_names(model) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def load_base(path: Path, dtype: str = "auto", experts_implementation: str | None = None):
+def load_base(path: Path, dtype: str = "auto", experts_implementation: str | None = None,
+              attn_implementation: str | None = None):
     """Load (model, tokenizer) from a local directory, offline. The model comes back in eval mode.
 
     `experts_implementation` picks transformers' kernel for fused MoE experts ("grouped_mm" on CUDA
     trains gpt-oss-20b 4.1x faster than the per-expert loop, benchmarks/gpu_sft_mfu.py); it is
-    ignored for dense models.
+    ignored for dense models. `attn_implementation` names transformers' attention kernel (None: the model's default;
+    `attention.fused_attention_for` picks the fused sink kernel for gpt-oss on a CPU).
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging
@@ -127,6 +129,8 @@ def load_base(path: Path, dtype: str = "auto", experts_implementation: str | Non
     config = read_model_config(path)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     options = {"experts_implementation": experts_implementation} if experts_implementation and _is_moe(config) else {}
+    if attn_implementation:
+        options["attn_implementation"] = attn_implementation
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=dtype, **options)
     model.eval()
     return model, tokenizer

@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from apprentice.base.load import load_base
+from apprentice.base.attention import fused_attention_for
+from apprentice.base.load import load_base, read_model_config
 from apprentice.base.lora import lora_config_for, require_expert_lora
 from apprentice.config import LoraSection
 from apprentice.errors import StageError
@@ -49,13 +50,20 @@ class Hardware:
         return lora.quantize_4bit
 
 
-def load_for_training(base_dir: Path, lora: LoraSection, hardware: Hardware, backend: str = "transformers"):
-    """(model, tokenizer) ready for LoRA: 4-bit when QLoRA applies, through Unsloth when asked."""
+def load_for_training(base_dir: Path, lora: LoraSection, hardware: Hardware, backend: str = "transformers",
+                      packing: bool = False):
+    """(model, tokenizer) ready for LoRA: 4-bit when QLoRA applies, through Unsloth when asked.
+
+    gpt-oss gets the fused sink attention off CUDA (faster than eager) and, on CUDA, when rows are
+    packed (eager attention would let packed sequences see each other).
+    """
     if backend == "unsloth":
         return _load_with_unsloth(base_dir, lora, hardware)
     if not hardware.quantize_4bit(lora):
+        attention = fused_attention_for(read_model_config(base_dir), hardware.cuda and not packing)
         model, tokenizer = load_base(base_dir, dtype="auto" if hardware.cuda else "float32",
-                                     experts_implementation="grouped_mm" if hardware.cuda else None)
+                                     experts_implementation="grouped_mm" if hardware.cuda else None,
+                                     attn_implementation=attention)
         model.train()
         return model, tokenizer
     from peft import prepare_model_for_kbit_training

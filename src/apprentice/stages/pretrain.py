@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from apprentice.artifacts import atomic_directory, is_done, mark_done
 from apprentice.config import RunConfig
 from apprentice.stages.common import common_training_args, logged, resource_errors, show_progress, tail_mean
@@ -49,14 +51,16 @@ def stage_config(config: RunConfig) -> dict[str, Any]:
 
 def run(config: RunConfig, inputs: StageInputs) -> StageResult:
     """Pretrain (or reuse) `inputs.base_dir` on the corpus; the result is a full model in `model/`."""
-    from apprentice.base.load import load_base
+    from apprentice.base.attention import fused_attention_for
+    from apprentice.base.load import load_base, read_model_config
 
     settings = stage_config(config)
     hashes = input_hashes(inputs, settings)
     if (finished := reuse_if_done(STAGE, inputs, hashes, MODEL_DIR)) is not None:
         return finished
     prepare_stage_dir(inputs, hashes)
-    model, tokenizer = load_base(inputs.base_dir, dtype="float32")
+    attention = fused_attention_for(read_model_config(inputs.base_dir), torch.cuda.is_available())
+    model, tokenizer = load_base(inputs.base_dir, dtype="float32", attn_implementation=attention)
     section = config.pretrain
     blocks_per_length = section.steps_per_length * section.batch_size
     if section.max_blocks_per_length is not None:

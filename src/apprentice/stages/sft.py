@@ -84,16 +84,16 @@ def run(config: RunConfig, inputs: StageInputs, parse: Parser | None = None) -> 
 
 def setup(config: RunConfig, inputs: StageInputs, trajectories, hardware: Hardware):
     """(SFTTrainer, format probes): model with LoRA, tokenized train/eval data, training arguments."""
-    from trl import SFTTrainer
+    from apprentice.stages.sft_trainer import CompactLossSFTTrainer
 
-    model, tokenizer = load_for_training(inputs.base_dir, config.lora, hardware, config.sft.backend)
+    model, tokenizer = load_for_training(inputs.base_dir, config.lora, hardware, config.sft.backend, config.sft.packing)
     require_chat_template(tokenizer, inputs.base_dir)
     train, held_out = split_held_out(trajectories, config.sft.eval_share)
     train_data = tokenized_dataset(tokenizer, train, config.sft.max_seq_length)
     eval_data = tokenized_dataset(tokenizer, held_out, config.sft.max_seq_length)
     model = attach_lora(model, config.lora, inputs.parent_adapter)
     arguments = sft_arguments(config, inputs.stage_dir / CHECKPOINT_DIR, hardware)
-    trainer = SFTTrainer(model=model, args=arguments, train_dataset=train_data, eval_dataset=eval_data,
+    trainer = CompactLossSFTTrainer(model=model, args=arguments, train_dataset=train_data, eval_dataset=eval_data,
                          processing_class=tokenizer)
     return show_progress(trainer, STAGE), format_probes(held_out, config.sft.format_samples)
 
