@@ -89,15 +89,17 @@ class PreferenceSection(Section):
 
 
 class SftDataSection(Section):
-    tasks: int | None = Field(None, gt=0, description="Training tasks turned into trajectories (the first N); empty: all.")
+    tasks: int | None = Field(None, gt=0, description="Training tasks turned into trajectories (N, spread over files); empty: all.")
     template: bool = Field(True, description="Add template trajectories (another real path to the fix) to the gold ones.")
     read_whole_lines: int = Field(150, gt=0, description="Gold reads a file this short whole, a longer one around the fix.")
     read_margin: int = Field(20, ge=0, description="Lines gold reads on each side of the fix.")
     max_output_chars: int = Field(4000, gt=0, description="Tool results in gold episodes are cut to this (as the agent loop does).")
+    workers: int = Field(2, gt=0, description="Episodes built at once, one sandbox workspace each.")
+    brief_thinking: bool = Field(False, description="Gold thinking without recited test names or code (for miniatures).")
 
 
 class PreferenceDataSection(Section):
-    tasks: int = Field(500, gt=0, description="Training tasks to sample candidates on (the first N).")
+    tasks: int = Field(500, gt=0, description="Training tasks to sample candidates on (N, spread over files).")
     samples: int = Field(4, gt=0, description="Episodes sampled from the SFT adapter per task, besides the gold fix.")
     temperature: float = Field(0.8, gt=0, description="Sampling temperature: distinct candidates to rank.")
     max_new_tokens: int = Field(1024, gt=0)

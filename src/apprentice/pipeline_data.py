@@ -82,6 +82,23 @@ def split_tasks(tasks: list[Task], repo: str, eval_share: float) -> tuple[list[T
     return [task for task in tasks if task.id not in ids], held_out
 
 
+def spread_over_files(tasks: list[Task], count: int | None) -> list[Task]:
+    """The first `count` tasks taken round-robin over the files their bugs are in (all of them for None).
+
+    Task files list mutants file by file; their first N would all sit in two or three modules, and a
+    model trained on them learns those modules by heart instead of the agent's moves (session 3: eval
+    loss rose while train loss fell). Order within a file is kept, so the choice is deterministic.
+    """
+    by_file: dict[str, list[Task]] = {}
+    for task in tasks:
+        by_file.setdefault(_bug_path(task), []).append(task)
+    queues = list(by_file.values())
+    chosen: list[Task] = []
+    for depth in range(max((len(queue) for queue in queues), default=0)):
+        chosen.extend(queue[depth] for queue in queues if depth < len(queue))
+    return chosen if count is None else chosen[:count]
+
+
 def _bug_path(task: Task) -> str:
     first = next((line for line in task.bug.splitlines() if line.startswith("+++ ")), "+++ b/unknown")
     return first[4:].removeprefix("b/")
@@ -122,13 +139,14 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     inputs = {"tasks": hash_path(train_tasks), "settings": hash_value(settings)}
     if is_done(directory / "sft", inputs):
         return DataFile(out, _read_detail(directory / "sft"), skipped=True)
-    tasks = [Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()]
-    tasks = tasks[: config.sft_data.tasks]
     section = config.sft_data
-    shape = GoldShape(section.read_whole_lines, section.read_margin, section.max_output_chars)
-    gold, gold_report = gold_trajectories(tasks, prompts="sft", gate=config.gates.data, shape=shape)
-    template, template_report = gold_trajectories(tasks if section.template else [], template=True,
-                                                  prompts="sft", gate=config.gates.data, shape=shape)
+    tasks = spread_over_files([Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()],
+                              section.tasks)
+    shape = GoldShape(section.read_whole_lines, section.read_margin, section.max_output_chars, section.brief_thinking)
+    gold, gold_report = gold_trajectories(tasks, prompts="sft", gate=config.gates.data, shape=shape,
+                                          workers=section.workers)
+    template, template_report = gold_trajectories(tasks if section.template else [], template=True, prompts="sft",
+                                                  gate=config.gates.data, shape=shape, workers=section.workers)
     kept = gold + template
     quality = check_trajectories(kept, config.gates.data)
     if not quality.passed:
@@ -160,7 +178,8 @@ def make_preferences(config: RunConfig, target: str, train_tasks: Path, base_dir
     if is_done(directory / "preference", inputs):
         return DataFile(out, _read_detail(directory / "preference"), skipped=True)
     section = config.preference_data
-    tasks = [Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()][: section.tasks]
+    tasks = spread_over_files([Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()],
+                              section.tasks)
     backend = LocalBackend(base_dir, adapter=sft_adapter, temperature=section.temperature,
                            max_new_tokens=section.max_new_tokens, seed=0)
     loop = LoopConfig(max_turns=section.max_turns)

@@ -78,3 +78,16 @@ def test_observe_names_the_failure_without_reciting_the_statement():
     assert task.statement not in thinking.observe and len(thinking.observe) < len(task.statement)
     single = dataclasses.replace(task, fail_to_pass=task.fail_to_pass[:1])
     assert gold_thinking(single, summarize_fix(fix), fix, tests_passed=5).observe == "Observe: test_median_even fails."
+
+
+def test_brief_thinking_keeps_the_phases_but_recites_nothing():
+    task = Task.from_json((REPOS / "python" / "task.json").read_text())
+    fix = fix_from_bug(task.bug)
+    hard_task = dataclasses.replace(task, difficulty=3, origin="boundary")
+    brief = gold_thinking(hard_task, summarize_fix(fix), fix, tests_passed=5, brief=True)
+    assert brief.before_read == "Observe: tests fail in tinystats/stats.py. Read it first."
+    assert brief.before_patch == "Execute: patch tinystats/stats.py."
+    assert brief.final == "5 required tests pass; the fix is done." and not brief.full
+    recited = [*task.fail_to_pass, "ordered[middle]"]
+    assert not any(part.split("::")[-1] in text for part in recited
+                   for text in (brief.before_read, brief.before_patch, brief.before_tests))

@@ -42,14 +42,17 @@ def test_python_template_trajectory_takes_another_path():
     assert check_trajectories(kept).passed
 
 
-def test_tasks_that_do_not_end_green_are_dropped_with_reasons():
+@pytest.mark.parametrize("workers", [1, 2])
+def test_tasks_that_do_not_end_green_are_dropped_with_reasons(workers):
     task = fixture_task("python")
     fix = dataclasses.replace(task, id="fix-as-bug", bug=task.bug.replace("-    if", "+    if").replace(
         "-        return (", "+        return (").replace("@@ -10,8 +10,6 @@", "@@ -10,6 +10,8 @@"))
     docstring = ('--- a/tinystats/stats.py\n+++ b/tinystats/stats.py\n@@ -1,3 +1,3 @@\n'
                  '-"""Mean and median."""\n+"""Mean, median and clamp over lists of numbers."""\n \n \n')
     unrelated = dataclasses.replace(task, id="unrelated", bug=docstring)
-    kept, report = gold_trajectories([fix, unrelated, task])
+    seen = []
+    kept, report = gold_trajectories([fix, unrelated, task], workers=workers, on_task=lambda b: seen.append(b.task_id))
+    assert seen == ["fix-as-bug", "unrelated", task.id]  # in task order, whatever finished first
     assert [t.task_id for t in kept] == [task.id]
     assert report.dropped == {"fix does not apply": 1, "tests not green": 1}
     assert report.attempts == 3 and round(report.kept_share, 3) == 0.333

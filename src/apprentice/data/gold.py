@@ -39,6 +39,7 @@ class GoldShape:
     read_whole_lines: int = 150  # a file up to this long is read whole; a longer one around the fix
     read_margin: int = 20  # lines of context read on each side of a hunk
     max_output_chars: int = 4000  # of each tool result, as the agent loop cuts them
+    brief_thinking: bool = False  # thinking without recited test names or code (data.thinking.gold_thinking)
 
 
 DEFAULT_SHAPE = GoldShape()
@@ -150,7 +151,8 @@ def build_gold(task: Task, developer: str, *, template: bool = False, limits: Li
         return Built(task.id, None, "bad bug diff", str(error))
     names = sorted(TEMPLATE_PATHS)
     path = TEMPLATE_PATHS[names[rotation_index(task.id, len(names))]] if template else _gold_path
-    draft = gold_thinking(task, summary, fix, tests_passed=len(task.fail_to_pass + task.pass_to_pass))
+    draft = gold_thinking(task, summary, fix, tests_passed=len(task.fail_to_pass + task.pass_to_pass),
+                          brief=shape.brief_thinking)
     with episode_workspace(task) as workspace:
         convo = _Conversation(ToolBox(workspace, task, shape.max_output_chars, limits=limits), shape)
         applied = path(convo, task, fix, summary, draft)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from apprentice.agent.backends import Backend
@@ -77,20 +78,25 @@ def keep_if_fit(built: Built, report: BuildReport, gate: DataGate) -> Trajectory
 def gold_trajectories(tasks: Iterable[Task], *, template: bool = False, prompts: str = "all",
                       limits: Limits | None = None, gate: DataGate | None = None,
                       on_task: Callable[[Built], None] | None = None,
-                      shape: GoldShape = DEFAULT_SHAPE) -> tuple[list[Trajectory], BuildReport]:
-    """Gold (or template) trajectories for `tasks`, each replayed and graded; green ones kept."""
+                      shape: GoldShape = DEFAULT_SHAPE, workers: int = 1) -> tuple[list[Trajectory], BuildReport]:
+    """Gold (or template) trajectories for `tasks`, each replayed and graded (`workers` at once); green ones kept."""
     gate = gate or DataGate()
     report = BuildReport("template" if template else "gold")
     kept = []
-    for task in tasks:
-        report.tasks += 1
-        built = build_gold(task, developer_prompt(prompts, task.language, task.id), template=template, limits=limits,
-                           shape=shape)
-        if on_task is not None:
-            on_task(built)
-        trajectory = keep_if_fit(built, report, gate)
-        if trajectory is not None:
-            kept.append(trajectory)
+
+    def build(task: Task) -> Built:
+        return build_gold(task, developer_prompt(prompts, task.language, task.id), template=template, limits=limits,
+                          shape=shape)
+
+    # Each build is sandboxed subprocesses (tests, lint) around a little Python: threads overlap them.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for built in pool.map(build, tasks):  # results in task order: the dataset does not depend on timing
+            report.tasks += 1
+            if on_task is not None:
+                on_task(built)
+            trajectory = keep_if_fit(built, report, gate)
+            if trajectory is not None:
+                kept.append(trajectory)
     return kept, report
 
 
