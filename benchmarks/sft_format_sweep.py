@@ -3,11 +3,13 @@
     python benchmarks/sft_format_sweep.py OUT.json STEPS@LR [STEPS@LR ...] [--base MODEL] [--data SFT.jsonl]
 
 Trains the SFT stage of the demo config once per STEPS@LR on the same base and trajectories, and
-prints one JSON line each: seconds, final train loss, last eval loss, format accuracy on 16
-held-out probes and the first parse errors. The baseline is the first point of the sweep, measured
+prints one JSON line each: seconds, final train loss, last eval loss, format accuracy on
+`--probes` held-out turns (16) and the first parse errors. The baseline is the first point of the sweep, measured
 in the same run. Defaults read the demo run (`runs/demo`: the pretrained miniature and its SFT data).
 Session 2 ran it on an H100 with packing on: 72@3e-3 -> 0%, 200@3e-3 -> 81%, 400@3e-3 -> 87.5%,
-200@6e-3 -> 94% (16 probes).
+200@6e-3 -> 94% (16 probes). Session 3, 2-core CPU, before thinking was trained (docs/stages.md): the
+demo's 24 tasks from 3 modules, 400@6e-3 -> 62.5% (16 probes); 64 tasks spread over 20 modules,
+300@6e-3 -> 75% and 450@6e-3 -> 100% (24 probes).
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("runs/demo/data/python/sft.jsonl"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/sft-format-sweep"))
     parser.add_argument("--packing", action="store_true", help="pack rows (faster on a GPU, slower on a CPU)")
+    parser.add_argument("--probes", type=int, default=16, help="held-out assistant turns generated per point")
     args = parser.parse_args()
     rows = []
     for point in args.points:
         steps, rate = point.split("@")
         config = load_config(Path("examples/demo.yaml"), [
             f"runs_dir={args.work}", f"name=s{steps}", f"sft.max_steps={steps}", f"sft.learning_rate={rate}",
-            "sft.format_samples=16", "sft.save_steps=100000", f"sft.packing={args.packing}"])
+            f"sft.format_samples={args.probes}", "sft.save_steps=100000", f"sft.packing={args.packing}"])
         inputs = StageInputs("python", args.work / f"{steps}_{rate}" / "sft", args.base, None, args.data)
         started = time.time()
         metrics = sft.run(config, inputs).metrics

@@ -17,7 +17,7 @@ def test_precedence_defaults_profile_yaml_override(tmp_path):
     config = load_config(path, ["sft.learning_rate=2e-3"])
     assert config.sft.epochs == 7  # YAML over the tiny profile's 5
     assert config.sft.learning_rate == pytest.approx(2e-3)  # override over YAML
-    assert config.sft.max_steps == 260  # tiny profile over the field default (epochs decide)
+    assert config.sft.max_steps == 450  # tiny profile over the field default (epochs decide)
     assert config.sft.grad_accum == 1  # tiny profile over the field default 4
     assert load_config(None, ["profile=real"]).sft.grad_accum == 4  # SPEC §2
 

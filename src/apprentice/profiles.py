@@ -17,30 +17,40 @@ TINY: dict[str, Any] = {
     # Half the real context curriculum; ~57k tokens, 2-3 minutes on 2 CPU cores (the MoE trains at a few
     # hundred tokens/s there), enough to take the random model's loss from ~9 to a code model's first plateau.
     "pretrain": {"context_lengths": [256, 512, 1024], "steps_per_length": 16, "learning_rate": 1e-3, "batch_size": 2},
-    # Gold + template trajectories of 24 tasks, read narrowly: attention is eager (quadratic) on the CPU, so a
-    # trajectory of ~1k tokens trains ~3x faster than one of ~2k, and the miniature needs hundreds of them.
-    "sft_data": {"tasks": 24, "read_whole_lines": 40, "read_margin": 6, "max_output_chars": 1200},
+    # Gold + template trajectories of 64 tasks spread over the corpus's files, read narrowly: ~3.5 min with 2
+    # workers. Spread matters more than steps: 24 tasks from 3 modules were learned by heart (eval loss rising,
+    # 62.5% format accuracy after 260 or 400 steps); 64 tasks from 20 modules took it to 100% (24 probes).
+    # Brief thinking: the phases without recited test names or code (recitation is copying, which the miniature
+    # does not learn in minutes; with the full thinking trained, format accuracy fell from 100% to 75%).
+    "sft_data": {"tasks": 64, "read_whole_lines": 40, "read_margin": 6, "max_output_chars": 1200, "workers": 2,
+                 "brief_thinking": True},
     # A random-init model needs a far larger step than a pretrained 20B one; bitsandbytes is GPU-only. Batch 1,
-    # no packing: the CPU runs eager (quadratic) attention, so packing 4096-token rows costs more than it saves
-    # (benchmarks/sft_packing.py). 260 steps at 6e-3: the tool-call format is learned (on a GPU, packed,
-    # 200 steps took format accuracy 0% -> 94% on 16 probes; 72 steps at 3e-3 left it at 0%).
-    "sft": {"epochs": 5, "max_steps": 260, "learning_rate": 6e-3, "batch_size": 1, "grad_accum": 1, "packing": False,
-            "optimizer": "adamw_torch", "max_seq_length": 4096, "eval_points": 3, "format_samples": 8,
-            # 8 probes of up to 256 new tokens (the longest gold turn, a read or a search/replace edit, is ~230).
-            "format_max_new_tokens": 256, "save_steps": 65},
+    # no packing: each trajectory is ~1.5k tokens, and on a CPU a packed row gains nothing over batch 1 (there is
+    # no padding to save). 450 steps at 6e-3, ~0.6 s each with the fused sink attention and the compact loss: held-out
+    # format accuracy 0% -> 91.7% on 24 probes with the (brief) thinking trained; 540 steps gave the same 91.7%.
+    "sft": {"epochs": 5, "max_steps": 450, "learning_rate": 6e-3, "batch_size": 1, "grad_accum": 1, "packing": False,
+            "optimizer": "adamw_torch", "max_seq_length": 4096, "eval_points": 3, "format_samples": 24,
+            # Probes of up to 256 new tokens (the longest gold turn, a read or a search/replace edit, is ~230).
+            "format_max_new_tokens": 256, "save_steps": 90},
     # Candidates sampled from the SFT adapter: 4 tasks x 2 short episodes, each graded in the sandbox.
     "preference_data": {"tasks": 4, "samples": 2, "max_new_tokens": 256, "max_turns": 2},
-    # 5e-5 took KL to 3.9 in two steps on 4 pairs and undid the SFT format; 5e-6 keeps IPO a small step.
-    "preference": {"learning_rate": 5e-6, "batch_size": 1, "grad_accum": 1, "max_length": 4096, "max_steps": 8},
+    # SPEC §2's 5e-7. 5e-5 took KL to 3.9 in two steps and undid the SFT format; 5e-6 still reached KL 0.73 by step 3:
+    # Adam moves every trained weight (embeddings included) by ~lr per step, and the KL sums over whole episodes.
+    # The 4 pairs in every step (grad_accum 4): each step's KL is then the mean over all pairs, not one pair's (a
+    # single long episode's log-ratio spiked to 0.9 while the mean over the pairs was 0.48), and the chosen
+    # log-prob is compared on the same pairs from the first step to the last.
+    "preference": {"learning_rate": 5e-7, "batch_size": 1, "grad_accum": 4, "max_length": 4096, "max_steps": 2},
     "grpo": {
         # Two rollouts of one task per step (the smallest group GRPO can compare), six steps.
         "steps": 6, "learning_rate": 1e-5, "generations": 2, "grad_accum": 2,
-        # SPEC §3's four phases at 1/800 of the steps and 1/128 of the lengths.
+        # SPEC §3's four phases at 1/800 of the steps and 1/16 of the lengths: an episode of read -> search/replace
+        # -> tests (tool results included) needs ~800 tokens, so the first phase's 256 ends inside the first tool
+        # result (graded as it stands), and the later ones leave room for a whole fix.
         "curriculum": [
-            {"until_step": 2, "max_seq_length": 96, "tasks": "single-file", "tool_pattern": "single", "reasoning_effort": "low"},
-            {"until_step": 3, "max_seq_length": 128, "tasks": "multi-file", "tool_pattern": "chain", "reasoning_effort": "medium"},
-            {"until_step": 5, "max_seq_length": 192, "tasks": "module", "tool_pattern": "conditional", "reasoning_effort": "high"},
-            {"until_step": 6, "max_seq_length": 256, "tasks": "repository", "tool_pattern": "planning", "reasoning_effort": "high"},
+            {"until_step": 2, "max_seq_length": 256, "tasks": "single-file", "tool_pattern": "single", "reasoning_effort": "low"},
+            {"until_step": 3, "max_seq_length": 512, "tasks": "multi-file", "tool_pattern": "chain", "reasoning_effort": "medium"},
+            {"until_step": 5, "max_seq_length": 1024, "tasks": "module", "tool_pattern": "conditional", "reasoning_effort": "high"},
+            {"until_step": 6, "max_seq_length": 2048, "tasks": "repository", "tool_pattern": "planning", "reasoning_effort": "high"},
         ],
     },
     # The base and the final adapter on a few held-out tasks, short episodes: a couple of minutes on CPU.

@@ -51,6 +51,11 @@ def test_token_check_catches_cut_off_turns_and_prose_outside_the_channels(tiny_b
     assert not check("def median(values):\n    return 0<|return|>")  # prose, no channel
     assert not check(call + result + '<|start|>assistant Fixed it.<|return|>')
     assert check(call + result[:-len("<|end|>")])  # the length budget ran out inside a tool result: not the model's fault
+    # gpt-oss's own form: the recipient in the header, before the channel (what its template renders)
+    header_call = ' to=functions.read_file<|channel|>commentary json<|message|>{"path": "a.py"}<|call|>'
+    assert check(header_call + result + final)
+    assert check('<|channel|>analysis<|message|>Read it.<|end|><|start|>assistant' + header_call)
+    assert not check(' to=functions.read_file Fixed.<|return|>')  # a recipient, then prose without a channel
     assert tokens_well_formed([5, 7], frozenset({7})) and not tokens_well_formed([], frozenset({7}))
 
 
@@ -104,3 +109,36 @@ def test_one_grpo_run_on_the_tiny_base_writes_a_gated_adapter(tiny_base, tmp_pat
     assert 0 <= result.metrics["reward_time_share"] <= 1
     assert {check.name for check in result.gate.checks} == {"mean_reward", "reward_std", "max_reward"}
     assert grpo.run(config, inputs).skipped  # same inputs: reused, not retrained
+
+
+def test_curriculum_callback_moves_every_budget_with_the_phase():
+    from types import SimpleNamespace
+
+    from transformers import GenerationConfig
+
+    from apprentice.stages.grpo_curriculum import CurriculumCallback
+
+    config = load_config(None, ["grpo.steps=2", TWO_PHASES])
+    trainer = SimpleNamespace(max_completion_length=0, max_tool_calling_iterations=0, chat_template_kwargs={},
+                              generation_config=GenerationConfig(max_new_tokens=1))
+    callback = CurriculumCallback(trainer, config.grpo.curriculum)
+    for step, phase in enumerate(config.grpo.curriculum):
+        callback.on_step_begin(None, SimpleNamespace(global_step=step), None)
+        assert trainer.max_completion_length == trainer.generation_config.max_new_tokens == phase.max_seq_length
+        assert trainer.chat_template_kwargs["reasoning_effort"] == phase.reasoning_effort
+        assert trainer.max_tool_calling_iterations == TOOL_ROUNDS[phase.tool_pattern]
+    assert config.grpo.curriculum[0].max_seq_length != config.grpo.curriculum[1].max_seq_length
+
+
+def test_grpo_prompts_show_the_agents_tool_schemas():
+    from types import SimpleNamespace
+
+    from apprentice.agent.tools import TOOL_SCHEMAS
+    from apprentice.errors import StageError
+    from apprentice.stages.grpo import render_agent_tool_schemas
+
+    trainer = SimpleNamespace(_env_tools={"TaskEnvironment": [print, len]})
+    render_agent_tool_schemas(trainer)
+    assert trainer._env_tools == {"TaskEnvironment": list(TOOL_SCHEMAS)}
+    with pytest.raises(StageError, match="_env_tools"):
+        render_agent_tool_schemas(SimpleNamespace())

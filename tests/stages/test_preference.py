@@ -64,3 +64,18 @@ def test_pair_tokenization_splits_at_the_shared_prompt(tiny_base):
     row = tokenize_pair(tokenizer, preference_pair(1))
     assert "read_file" in tokenizer.decode(row["chosen_ids"]) and "probably fine" in tokenizer.decode(row["rejected_ids"])
     assert "Fix the bug in mod1.py" in tokenizer.decode(row["prompt_ids"])
+
+
+def test_a_pair_the_template_refuses_is_dropped_not_fatal(tiny_base):
+    from stage_data import preference_pair
+    from transformers import AutoTokenizer
+
+    from apprentice.stages.preference_data import tokenized_pairs
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    broken = preference_pair(2)
+    broken["rejected"] = [{"role": "assistant", "content": "Done.", "thinking": "x<|channel|>analysis<|message|>y"}]
+    data = tokenized_pairs(tokenizer, [preference_pair(1), broken], max_length=4096)
+    assert len(data) == 1
+    with pytest.raises(StageError, match="1 of 1 could not be rendered"):
+        tokenized_pairs(tokenizer, [broken], max_length=4096)

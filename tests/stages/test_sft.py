@@ -97,6 +97,24 @@ def test_loss_mask_covers_assistant_turns_only(tiny_base):
     assert "returns the wrong value" in ignored and "2 passed" in ignored and "type read_file" in ignored
 
 
+def test_every_tool_call_is_trained_with_the_thinking_before_it(tiny_base):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    episode = trajectory(3)
+    row = tokenize_trajectory(tokenizer, training_template(tokenizer), episode)
+    text = tokenizer.decode(row["input_ids"])
+    trained = tokenizer.decode([t for t, m in zip(row["input_ids"], row["assistant_masks"], strict=True) if m])
+    # The template alone drops these two (a final answer follows); the episode had them in context.
+    for thinking in ("Observe: mod3.py is wrong. Plan: read it.", "Execute: check the tests."):
+        assert f"<|channel|>analysis<|message|>{thinking}<|end|>" in text and thinking in trained
+    assert "<|channel|>analysis<|message|>Done.<|end|>" in text and trained.endswith("the tests pass.<|return|>")
+    # The history before the answer is exactly what a generation prompt at that point shows.
+    prompt = tokenizer.apply_chat_template(list(episode.messages[:-1]), tools=list(episode.tools), tokenize=False,
+                                           add_generation_prompt=True)
+    assert text.startswith(prompt.removesuffix("<|start|>assistant"))
+
+
 def test_held_out_split_is_stable_and_disjoint():
     trajectories = [trajectory(i) for i in range(20)]
     train, held_out = split_held_out(trajectories, 0.2)

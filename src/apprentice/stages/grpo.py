@@ -21,6 +21,7 @@ from typing import Any
 
 from apprentice.agent.backends import stop_token_ids
 from apprentice.agent.chat import chat_format
+from apprentice.agent.tools import TOOL_SCHEMAS
 from apprentice.config import RunConfig
 from apprentice.data.prompts import developer_prompt
 from apprentice.errors import StageError
@@ -129,7 +130,24 @@ def setup(config: RunConfig, inputs: StageInputs, tasks: list[Task], hardware: H
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, environment_factory=new_environment,
     )
     trainer.add_callback(CurriculumCallback(trainer, config.grpo.curriculum))
+    render_agent_tool_schemas(trainer)
     return show_progress(trainer, STAGE), reward
+
+
+def render_agent_tool_schemas(trainer) -> None:
+    """Show the policy the agent's tool schemas (`TOOL_SCHEMAS`), as every SFT trajectory and episode does.
+
+    TRL renders an environment's tools from its methods' signatures and docstrings: alphabetical, with a comment
+    per argument, other descriptions. A prompt the policy never saw in SFT made the miniature write malformed
+    calls in all 12 rollouts (session 3). Rendering and parsing use these schemas; the calls still run on the
+    environment's methods, which have the same names and arguments.
+    """
+    rendered = getattr(trainer, "_env_tools", None)
+    if not isinstance(rendered, dict):
+        raise StageError("this TRL's GRPOTrainer keeps no per-environment tool list (`_env_tools`) to render the "
+                         "agent's tool schemas with; install the TRL version in requirements/constraints-cpu.txt")
+    for name in rendered:
+        rendered[name] = list(TOOL_SCHEMAS)
 
 
 def prompts_per_step(config: RunConfig) -> int:

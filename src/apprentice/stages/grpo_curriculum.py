@@ -60,6 +60,10 @@ class CurriculumCallback(TrainerCallback):
     def on_step_begin(self, args, state, control, **kwargs):
         phase = phase_at(state.global_step, self.curriculum)
         self.trainer.max_completion_length = phase.max_seq_length
+        # TRL builds its GenerationConfig once, from the first phase: each turn's token budget must follow too.
+        generation = getattr(self.trainer, "generation_config", None)
+        if generation is not None:
+            generation.max_new_tokens = phase.max_seq_length
         self.trainer.max_tool_calling_iterations = TOOL_ROUNDS[phase.tool_pattern]
         self.trainer.chat_template_kwargs = {**self.trainer.chat_template_kwargs,
                                              "reasoning_effort": phase.reasoning_effort}

@@ -24,6 +24,7 @@ _RAW_CONTROL = ("<|channel|>", "<|message|>", "<|call|>", "<|constrain|>", "to=f
 # completion itself starts just after the prompt's `<|start|>assistant`.
 _HARMONY_MESSAGE = re.compile(r"<\|start\|>assistant")
 _TOOL_RESULT, _CALL_END = "<|start|>functions.", "<|call|>"
+_MESSAGE_HEADER = re.compile(r"( to=[^\s<]+)?<\|channel\|>")
 
 
 def format_valid(completion: list[dict]) -> bool:
@@ -60,8 +61,9 @@ def tokens_well_formed(completion_ids: list[int], terminators: frozenset[int], d
     if completion_ids[-1] not in terminators and not ended_in_tool_result:
         return False
     messages = [m for m in _HARMONY_MESSAGE.split(text) if m.strip()]
-    # Tool results TRL appends sit at the end of the message before them, so each piece opens a model message.
-    return all(m.startswith("<|channel|>") for m in messages)
+    # Tool results TRL appends sit at the end of the message before them, so each piece opens a model message:
+    # its channel, or first its recipient (` to=functions.x`, where gpt-oss's template puts it) and then the channel.
+    return all(_MESSAGE_HEADER.match(m) for m in messages)
 
 
 def thinking_of(completion: list[dict]) -> str:

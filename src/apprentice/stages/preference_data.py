@@ -8,9 +8,14 @@ one struct, adding `null` arguments; TRL's DPO collator takes the token ids as t
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+from jinja2.exceptions import TemplateError
+
 from apprentice.errors import StageError
+
+logger = logging.getLogger(__name__)
 
 REQUIRED_KEYS = ("prompt", "chosen", "rejected")
 
@@ -55,11 +60,20 @@ def tokenized_pairs(tokenizer, pairs: list[dict], max_length: int):
     """A `datasets.Dataset` of tokenized pairs; pairs whose prompt alone fills `max_length` are dropped."""
     from datasets import Dataset
 
-    rows = [tokenize_pair(tokenizer, pair) for pair in pairs]
+    rows, unrenderable = [], 0
+    for pair in pairs:
+        try:
+            rows.append(tokenize_pair(tokenizer, pair))
+        except TemplateError:  # a sampled turn holding chat control text the template refuses to render
+            unrenderable += 1
     kept = [row for row in rows if len(row["prompt_ids"]) < max_length and row["chosen_ids"] and row["rejected_ids"]]
     if not kept:
         raise StageError(f"no preference pair fits preference.max_length={max_length} with a non-empty chosen and "
-                         "rejected completion; raise preference.max_length or check the pairs differ")
+                         f"rejected completion ({unrenderable} of {len(pairs)} could not be rendered by the chat "
+                         "template); raise preference.max_length or rebuild the pairs")
+    if unrenderable:
+        logger.warning("%d of %d preference pairs dropped: a sampled turn holds chat control text the template "
+                       "refuses to render", unrenderable, len(pairs))
     return Dataset.from_list(kept)
 
 

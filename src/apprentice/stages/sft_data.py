@@ -54,12 +54,40 @@ def training_template(tokenizer) -> str:
 
 
 def tokenize_trajectory(tokenizer, template: str, trajectory: Trajectory) -> dict[str, list[int]]:
-    """`input_ids` and `assistant_masks` (1 on tokens the model is trained to write) of one trajectory."""
+    """`input_ids` and `assistant_masks` (1 on tokens the model is trained to write) of one trajectory.
+
+    Rendered as the model meets it during the episode. gpt-oss's template drops the thinking of every
+    tool-call turn once a final answer follows (history after an answer carries no chain of thought),
+    so a whole trajectory rendered at once would teach tool calls with no thinking before them. The
+    episode up to the answer is rendered alone (every turn's thinking kept, as it is in context while
+    the agent works), then the answer is appended as the template renders it.
+    """
+    messages = list(trajectory.messages)
+    ids, mask = _render(tokenizer, template, trajectory, messages)
+    final = messages[-1]
+    if len(messages) < 2 or final["role"] != "assistant" or final.get("tool_calls"):
+        return {"input_ids": ids, "assistant_masks": mask}
+    history, history_mask = _render(tokenizer, template, trajectory, messages[:-1])
+    without_thinking = [_drop_call_thinking(message) for message in messages[:-1]]
+    shown, _ = _render(tokenizer, template, trajectory, without_thinking)
+    if ids[: len(shown)] != shown:  # the answer does not extend the history it was rendered with: keep the whole render
+        return {"input_ids": ids, "assistant_masks": mask}
+    return {"input_ids": history + ids[len(shown):], "assistant_masks": history_mask + mask[len(shown):]}
+
+
+def _render(tokenizer, template: str, trajectory: Trajectory, messages: list[dict]) -> tuple[list[int], list[int]]:
     rendered = tokenizer.apply_chat_template(
-        list(trajectory.messages), tools=list(trajectory.tools) or None, chat_template=template,
+        messages, tools=list(trajectory.tools) or None, chat_template=template,
         tokenize=True, return_dict=True, return_assistant_tokens_mask=True,
     )
-    return {"input_ids": list(rendered["input_ids"]), "assistant_masks": list(rendered["assistant_masks"])}
+    return list(rendered["input_ids"]), list(rendered["assistant_masks"])
+
+
+def _drop_call_thinking(message: dict) -> dict:
+    """A tool-call turn without its thinking (what the template renders once an answer follows)."""
+    if message["role"] != "assistant" or not message.get("tool_calls"):
+        return message
+    return {key: value for key, value in message.items() if key != "thinking"}
 
 
 def tokenized_dataset(tokenizer, trajectories: list[Trajectory], max_length: int):
