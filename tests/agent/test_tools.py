@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from apprentice.agent.tools import TOOL_NAMES, TOOL_SCHEMAS, ToolBox, truncate
+from apprentice.agent.tools import TOOL_NAMES, TOOL_SCHEMAS, ToolBox, schema_ordered, truncate
 from apprentice.agent.workspace import episode_workspace, workspace_diff
 
 SEARCH_REPLACE = """tinystats/stats.py
@@ -125,3 +125,17 @@ def test_lint_findings_are_whole_lines_and_counted_beyond_five():
     report = _lint_lines("\n".join(f"m.py:{n}:1: E501 line too long" for n in range(1, 9)))
     assert report.splitlines() == ["lint: problems", *[f"m.py:{n}:1: E501 line too long" for n in range(1, 6)],
                                    "... and 3 more"]
+
+
+def test_arguments_are_put_in_schema_order_for_training():
+    stored = [
+        {"role": "user", "content": "fix it"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "function": {"name": "read_file", "arguments": {"end": 9, "path": "a.py", "start": 2}}},
+            {"type": "function", "function": {"name": "write_file", "arguments": {"zeta": 1, "content": "x", "path": "b"}}},
+            {"type": "function", "function": {"name": "no_such_tool", "arguments": {"b": 1, "a": 2}}}]},
+    ]
+    ordered = schema_ordered(stored)
+    calls = [call["function"]["arguments"] for call in ordered[1]["tool_calls"]]
+    assert [list(arguments) for arguments in calls] == [["path", "start", "end"], ["path", "content", "zeta"], ["b", "a"]]
+    assert ordered[0] is stored[0] and list(stored[1]["tool_calls"][0]["function"]["arguments"]) == ["end", "path", "start"]

@@ -2,10 +2,12 @@
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 from stage_data import small_config, trajectory, write_trajectories
 
+from apprentice.agent.trajectory import Trajectory
 from apprentice.errors import StageError
 from apprentice.stages import sft
 from apprentice.stages.result import ADAPTER_ORIGIN_FILE, StageInputs
@@ -113,6 +115,22 @@ def test_every_tool_call_is_trained_with_the_thinking_before_it(tiny_base):
     prompt = tokenizer.apply_chat_template(list(episode.messages[:-1]), tools=list(episode.tools), tokenize=False,
                                            add_generation_prompt=True)
     assert text.startswith(prompt.removesuffix("<|start|>assistant"))
+
+
+def test_stored_arguments_are_trained_in_schema_order(tiny_base):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    episode = trajectory(3)
+    call = {"type": "function", "function": {"name": "read_file", "arguments": {"path": "mod3.py", "start": 1, "end": 2}}}
+    read = {**episode.messages[2], "tool_calls": [call]}
+    stored = Trajectory.from_json(replace(episode, messages=(*episode.messages[:2], read, *episode.messages[3:])).to_json())
+    assert list(stored.messages[2]["tool_calls"][0]["function"]["arguments"]) == ["end", "path", "start"]  # sorted on disk
+    row = tokenize_trajectory(tokenizer, training_template(tokenizer), stored)
+    trained = tokenizer.decode([t for t, m in zip(row["input_ids"], row["assistant_masks"], strict=True) if m])
+    assert '{"path": "mod3.py", "start": 1, "end": 2}' in trained
+    probe = format_probes([stored], 2)[1]
+    assert list(probe.messages[2]["tool_calls"][0]["function"]["arguments"]) == ["path", "start", "end"]
 
 
 def test_held_out_split_is_stable_and_disjoint():

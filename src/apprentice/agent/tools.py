@@ -19,7 +19,7 @@ from apprentice.errors import WorkspaceBoundaryError
 from apprentice.sandbox import Limits
 from apprentice.tasks.task import Task
 
-__all__ = ["TOOL_NAMES", "TOOL_SCHEMAS", "ToolBox", "ToolResult", "WorkspaceBoundaryError", "truncate"]
+__all__ = ["TOOL_NAMES", "TOOL_SCHEMAS", "ToolBox", "ToolResult", "WorkspaceBoundaryError", "schema_ordered", "truncate"]
 
 
 def _schema(name: str, description: str, properties: dict, required: tuple[str, ...]) -> dict:
@@ -60,6 +60,33 @@ class ToolResult:
     content: str
     ok: bool
     error: str | None = None
+
+
+def schema_ordered(messages: list[dict]) -> list[dict]:
+    """`messages` with every tool call's arguments in the order of its schema (path, then start, then end).
+
+    Records are stored with sorted keys, and the chat template writes arguments in the order it gets
+    them: trained on sorted JSON, a model learns to write `{"end": 184, "path": ...` (a line number it
+    cannot know before the file it has to name). Arguments a schema lacks keep their order, after the rest.
+    """
+    return [_ordered_calls(message) for message in messages]
+
+
+def _ordered_calls(message: dict) -> dict:
+    calls = message.get("tool_calls")
+    if message.get("role") != "assistant" or not calls:
+        return message
+    return {**message, "tool_calls": [_ordered_call(call) for call in calls]}
+
+
+def _ordered_call(call: dict) -> dict:
+    function = call.get("function") or {}
+    arguments, name = function.get("arguments"), function.get("name")
+    if not isinstance(arguments, dict) or name not in TOOL_NAMES:
+        return call
+    order = list(TOOL_SCHEMAS[TOOL_NAMES.index(name)]["function"]["parameters"]["properties"])
+    ranked = sorted(arguments, key=lambda key: order.index(key) if key in order else len(order))
+    return {**call, "function": {**function, "arguments": {key: arguments[key] for key in ranked}}}
 
 
 def truncate(text: str, max_chars: int) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jinja2.exceptions import TemplateError
 
+from apprentice.agent.tools import schema_ordered
 from apprentice.errors import StageError
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def tokenized_pairs(tokenizer, pairs: list[dict], max_length: int):
 
 
 def _ids(tokenizer, messages: list[dict], tools, generation_prompt: bool = False) -> list[int]:
-    rendered = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=generation_prompt,
+    rendered = tokenizer.apply_chat_template(schema_ordered(messages), tools=tools, add_generation_prompt=generation_prompt,
                                              tokenize=True, return_dict=True)
     return list(rendered["input_ids"])
 

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from apprentice.agent.tools import schema_ordered
 from apprentice.agent.trajectory import Trajectory
 from apprentice.errors import StageError
 
@@ -77,7 +78,7 @@ def tokenize_trajectory(tokenizer, template: str, trajectory: Trajectory) -> dic
 
 def _render(tokenizer, template: str, trajectory: Trajectory, messages: list[dict]) -> tuple[list[int], list[int]]:
     rendered = tokenizer.apply_chat_template(
-        messages, tools=list(trajectory.tools) or None, chat_template=template,
+        schema_ordered(messages), tools=list(trajectory.tools) or None, chat_template=template,
         tokenize=True, return_dict=True, return_assistant_tokens_mask=True,
     )
     return list(rendered["input_ids"]), list(rendered["assistant_masks"])
@@ -126,5 +127,6 @@ def format_probes(trajectories: list[Trajectory], limit: int) -> list[FormatProb
     for trajectory in trajectories:
         for index, message in enumerate(trajectory.messages):
             if message["role"] == "assistant" and index > 0:
-                probes.append(FormatProbe(trajectory.task_id, trajectory.messages[:index], trajectory.tools))
+                prefix = tuple(schema_ordered(list(trajectory.messages[:index])))
+                probes.append(FormatProbe(trajectory.task_id, prefix, trajectory.tools))
     return probes[:limit]
