@@ -32,7 +32,8 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
     steps = [(s.target, s.step) for s in first.steps]
     assert steps == [("-", "base"), ("-", "pretrain"), ("python", "tasks"), ("python", "sft data"), ("python", "sft"),
                      ("python", "preference data"), ("python", "preference"), ("python", "grpo"),
-                     ("python", "eval base"), ("python", "eval grpo"), ("python", "register")]
+                     ("python", "eval base"), ("python", "eval sft"), ("python", "eval preference"),
+                     ("python", "eval grpo"), ("python", "signal"), ("python", "register")]
     run_dir = tmp_path / "micro"
     for stage in ("sft", "preference", "grpo"):
         stage_dir = run_dir / "stages" / "python" / stage
@@ -41,9 +42,12 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
         meta = json.loads((stage_dir / "meta.json").read_text())
         # a micro run fails its gates; going on is allowed only by --force, and says so
         assert gate["passed"] or (gate["forced"] and meta["config"]["gate_forced"])
-    for version in ("base", "grpo"):
+    for version in ("base", "sft", "preference", "grpo"):
         evaluation = run_dir / "eval" / "python" / version
         assert all((evaluation / name).is_file() for name in ("results.jsonl", "metrics.json", "report.html"))
+    signal = json.loads((run_dir / "eval" / "python" / "signal.json").read_text())
+    assert [entry["version"] for entry in signal["chain"]] == ["base", "sft", "preference", "grpo"]
+    assert all(isinstance(entry["mean_reward"], float) for entry in signal["chain"])
     assert (run_dir / "report.html").is_file()
     # the gates failed, so only --force put the adapter in production, and the registry says so
     production = Registry.for_run(run_dir).production()["python"]

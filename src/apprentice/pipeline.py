@@ -33,6 +33,8 @@ STAGES = {
     "grpo": "GRPO with rewards from running the tests in a sandbox",
     "merge": "merge an adapter into its base for serving, or export it alone",
 }
+# What `eval.versions` may name, in chain order: the learning signal compares each with the one before it.
+CHAIN_ORDER = ("base", "sft", "preference", "grpo")
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,17 @@ def evaluate_and_register(config: RunConfig, target: str, base_dir: Path, stages
     """Held-out evaluation of the base and the configured stages, then the GRPO adapter into the registry."""
     from apprentice import pipeline_eval
 
-    for version in config.eval.versions:
+    evaluated = {}
+    for version in CHAIN_ORDER:
+        if version not in config.eval.versions:
+            continue
         adapter = None if version == "base" else stages[version].adapter_path
-        _step(summary, target, f"eval {version}",
-              lambda v=version, a=adapter: pipeline_eval.evaluate_version(config, target, base_dir, v, a),
-              pipeline_eval.headline)
+        evaluated[version] = _step(summary, target, f"eval {version}",
+                                   lambda v=version, a=adapter: pipeline_eval.evaluate_version(config, target, base_dir, v, a),
+                                   pipeline_eval.headline)
+    if len(evaluated) > 1:
+        _step(summary, target, "signal", lambda: pipeline_eval.learning_signal(config, target, evaluated),
+              lambda signal: signal.line, reused=all(e.skipped for e in evaluated.values()))
     passed = all(result.gate is None or result.gate.passed for result in stages.values())
     _step(summary, target, "register",
           lambda: pipeline_eval.register_final(config, target, stages["grpo"].adapter_path, "grpo", passed, force,

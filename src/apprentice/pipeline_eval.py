@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apprentice.agent.loop import LoopConfig
-from apprentice.artifacts import hash_path
+from apprentice.artifacts import atomic_write_json, hash_path
 from apprentice.config import RunConfig
 from apprentice.evaluation.eval_cli import load_tasks, local_factory
 from apprentice.evaluation.harness import METRICS_FILE, BackendFactory, EvalStamp, EvalSummary, evaluate
@@ -26,6 +26,10 @@ from apprentice.evaluation.report import render_comparison, render_report
 from apprentice.registry import Registry, register_and_maybe_promote
 
 HEADLINE = ("tool_call_format_accuracy", "test_pass_rate", "build_pass_rate")
+# The learning signal along the chain: held-out tool-call format accuracy and mean reward per evaluated version.
+# A stage regresses when it loses more than 5% of the previous evaluated version's value: a relative drop for the
+# accuracy (a share), and 5% of the reward's range (-1 to 1, so 0.1) for the reward, which may be negative.
+SIGNAL_TOLERANCE = {"tool_call_format_accuracy": 0.05, "mean_reward": 0.1}
 
 
 def evaluate_version(config: RunConfig, target: str, base_dir: Path, version: str, adapter: Path | None) -> EvalSummary:
@@ -74,6 +78,48 @@ def register_final(config: RunConfig, target: str, adapter: Path, version: str, 
     return Registration(line, unchanged)
 
 
+@dataclass(frozen=True)
+class Signal:
+    """Held-out format accuracy and mean reward per evaluated version, and the stages that regressed."""
+
+    values: dict[str, dict[str, float | None]]
+    regressions: list[str]
+
+    @property
+    def line(self) -> str:
+        """One line for the run summary: each metric through the chain, then the verdict."""
+        parts = []
+        for name, label, shown in (("tool_call_format_accuracy", "format", "{:.0%}"), ("mean_reward", "reward", "{:.2f}")):
+            chain = [f"{version} {'n/a' if v[name] is None else shown.format(v[name])}" for version, v in self.values.items()]
+            parts.append(f"{label} " + " -> ".join(chain))
+        verdict = "; ".join(self.regressions) if self.regressions else "no stage regresses the one before by more than 5%"
+        return f"{'; '.join(parts)}; {verdict}"
+
+
+def learning_signal(config: RunConfig, target: str, summaries: dict[str, EvalSummary]) -> Signal:
+    """Compare each evaluated version with the one before it (chain order); written to eval/<target>/signal.json
+    (round-N-signal.json in a flywheel round)."""
+    values = {version: {"tool_call_format_accuracy": (summary.metrics.get("metrics", {})
+                                                       .get("tool_call_format_accuracy") or {}).get("value"),
+                        "mean_reward": summary.metrics.get("mean_reward")}
+              for version, summary in summaries.items()}
+    regressions = []
+    versions = list(values)
+    for before, after in zip(versions, versions[1:], strict=False):
+        for name, tolerance in SIGNAL_TOLERANCE.items():
+            old, new = values[before][name], values[after][name]
+            if old is None or new is None:
+                continue
+            allowed = tolerance * old if name == "tool_call_format_accuracy" else tolerance
+            if old - new > allowed + 1e-9:
+                regressions.append(f"{after} regresses {name.replace('_', ' ')} {old:.3g} -> {new:.3g}")
+    signal = Signal(values, regressions)
+    atomic_write_json(config.run_dir / "eval" / target / f"{eval_label(config, 'signal')}.json",
+                      {"chain": [{"version": version, **value} for version, value in values.items()],
+                       "regressions": regressions, "tolerance": SIGNAL_TOLERANCE})
+    return signal
+
+
 def headline(summary: EvalSummary) -> str:
     """The few metrics that say whether the agent works, for the run summary."""
     values = summary.metrics.get("metrics", {})
@@ -81,7 +127,8 @@ def headline(summary: EvalSummary) -> str:
     for name in HEADLINE:
         value = (values.get(name) or {}).get("value")
         parts.append(f"{name.replace('_', ' ')} {'n/a' if value is None else f'{value:.0%}'}")
-    return ", ".join(parts)
+    reward = summary.metrics.get("mean_reward")
+    return ", ".join(parts + [f"mean reward {'n/a' if reward is None else f'{reward:.2f}'}"])
 
 
 def _lazy(base_dir: Path, adapter: Path | None, max_new_tokens: int) -> BackendFactory:

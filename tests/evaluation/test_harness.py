@@ -113,6 +113,8 @@ def test_evaluate_resumes_after_a_failure_and_writes_metrics(tmp_path, python_ta
     assert values["test_pass_rate"] == 0.5 and values["pass_at_1"] == 0.5 and values["pass_at_k"] == 1.0
     assert values["tool_call_format_accuracy"] == pytest.approx(5 / 6)
     assert values["median_iterations_to_green"] == 1.0 and values["median_diff_lines"] == 2.0
+    assert metrics["mean_reward"] == pytest.approx((rows[0]["reward"] + rows[1]["reward"]) / 2, abs=1e-4)
+    assert rows[0]["reward"] != rows[1]["reward"]
     assert (metrics["tasks"], metrics["attempts"], metrics["version"], metrics["base_hash"]) == (1, 2, "sft", "sha256:base")
     against_base = {row["metric"]: row for row in metrics["regressions"]["against_base"]}
     assert against_base["tool_call_format_accuracy"]["flag"] is True  # 1.0 -> 0.83

@@ -113,8 +113,9 @@ def metrics_document(rows: list[dict], stamp: EvalStamp, language: str, attempts
     flat = regression.flatten({"metrics": metrics})
     base_file = out_dir.parent / "base" / METRICS_FILE
     against_base = _against(flat, base_file) if stamp.version != "base" else []
+    rewards = [row["reward"] for row in rows if isinstance(row.get("reward"), int | float)]
     return {**asdict(stamp), "tasks": len({row["task_id"] for row in rows}), "attempts": attempts,
-            "metrics": metrics, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "metrics": metrics, "mean_reward": round(sum(rewards) / len(rewards), 4) if rewards else None, "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "regressions": {"against_base": against_base, "against_production": _against(flat, production_metrics)}}
 
 

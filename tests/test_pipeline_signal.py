@@ -1,0 +1,38 @@
+"""The learning signal along the chain: each evaluated version against the one before it."""
+
+import json
+from pathlib import Path
+
+from apprentice.config import load_config
+from apprentice.evaluation.harness import EvalSummary
+from apprentice.pipeline_eval import learning_signal
+
+
+def evaluated(accuracy: float | None, reward: float | None) -> EvalSummary:
+    metrics = {"metrics": {"tool_call_format_accuracy": {"value": accuracy}}, "mean_reward": reward}
+    return EvalSummary(Path("unused"), metrics, ran=1, reused=0, seconds=0.1)
+
+
+def test_a_stage_losing_more_than_five_percent_is_named(tmp_path):
+    config = load_config(None, [f"runs_dir={tmp_path}", "name=r"])
+    signal = learning_signal(config, "python", {
+        "base": evaluated(0.0, -1.0),
+        "sft": evaluated(0.80, -0.30),
+        "preference": evaluated(0.77, -0.45),  # accuracy -3.75% (kept); reward -0.15 (over 0.1 of the range)
+        "grpo": evaluated(0.70, -0.36),  # accuracy -9.1% of 0.77 (regresses); reward up
+    })
+    assert signal.regressions == ["preference regresses mean reward -0.3 -> -0.45",
+                                  "grpo regresses tool call format accuracy 0.77 -> 0.7"]
+    assert "format base 0% -> sft 80% -> preference 77% -> grpo 70%" in signal.line
+    assert "reward base -1.00 -> sft -0.30" in signal.line and "grpo regresses" in signal.line
+    written = json.loads((tmp_path / "r" / "eval" / "python" / "signal.json").read_text())
+    assert written["regressions"] == signal.regressions
+    assert [(e["version"], e["mean_reward"]) for e in written["chain"]] == [
+        ("base", -1.0), ("sft", -0.30), ("preference", -0.45), ("grpo", -0.36)]
+
+
+def test_a_chain_that_holds_says_so_and_missing_values_are_skipped(tmp_path):
+    config = load_config(None, [f"runs_dir={tmp_path}", "name=r", "round=2"])
+    signal = learning_signal(config, "python", {"base": evaluated(None, None), "grpo": evaluated(0.5, 0.2)})
+    assert signal.regressions == [] and "no stage regresses" in signal.line and "base n/a" in signal.line
+    assert (tmp_path / "r" / "eval" / "python" / "round-2-signal.json").is_file()
