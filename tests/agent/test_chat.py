@@ -60,6 +60,12 @@ HARMONY_BAD = {
     "bad json": ' to=functions.read_file<|channel|>commentary json<|message|>{"path": }<|call|>',
     "arguments not an object": ' to=functions.read_file<|channel|>commentary json<|message|>["a.py"]<|call|>',
     "empty": "",
+    # Control tokens inside a field: the template would refuse the thinking and content, and render them as turns.
+    "channel inside the thinking": ("<|channel|>analysis<|message|>Read<|channel|>analysis<|message|>it.<|end|>"
+                                    '<|start|>assistant to=functions.read_file<|channel|>commentary json<|message|>'
+                                    '{"path": "a.py"}<|call|>'),
+    "channel inside the answer": "<|channel|>final<|message|>Done <|channel|>final<|message|>ok<|return|>",
+    "control token in an argument": ' to=functions.apply_patch<|channel|>commentary json<|message|>{"diff": "a<|end|>b"}<|call|>',
 }
 QWEN_BAD = {
     "unterminated call": '<tool_call>\n{"name": "read_file", "arguments": {"path": "a.py"}}<|im_end|>',

@@ -172,6 +172,8 @@ def _checked_message(message: dict) -> dict:
     content = message.get("content") or ""
     if not isinstance(content, str):
         raise CompletionFormatError(f"content is {type(content).__name__}, not text")
+    _refuse_control_tokens("content", content)
+    _refuse_control_tokens("thinking", message.get("thinking"))
     calls = [_checked_call(call) for call in message.get("tool_calls") or ()]
     if not content.strip() and not calls:
         raise CompletionFormatError("no final answer and no tool call")
@@ -183,6 +185,14 @@ def _checked_message(message: dict) -> dict:
     return checked
 
 
+def _refuse_control_tokens(field: str, text: object) -> None:
+    """A turn whose text carries chat control tokens (a second channel header written inside the thinking, say)
+    is malformed: kept, it would render as several turns, and gpt-oss's template refuses it outright."""
+    found = _CONTROL_TOKEN.search(text) if isinstance(text, str) else None
+    if found:
+        raise CompletionFormatError(f"control token {found.group()} inside the {field}")
+
+
 def _checked_call(call: dict) -> dict:
     function = call.get("function") if isinstance(call, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
@@ -192,4 +202,6 @@ def _checked_call(call: dict) -> dict:
         raise CompletionFormatError(
             f"arguments of {function['name']!r} are {type(arguments).__name__}, not a JSON object"
         )
+    for value in arguments.values():
+        _refuse_control_tokens(f"arguments of {function['name']!r}", value)
     return {"type": "function", "function": {"name": function["name"], "arguments": arguments}}
