@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from apprentice.base.attention import NAME, fused_attention_for, register
+from apprentice.base.attention import NAME, fused_attention_for, register, whole_sequence_mask
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_chosen_for_gpt_oss_off_cuda_only():
 
 
 def test_packed_sequences_do_not_see_each_other(twin_models):
-    _eager, fused = twin_models
+    eager, fused = twin_models
     ids = torch.randint(10, 4000, (1, 330), generator=torch.Generator().manual_seed(4))
     positions = torch.cat([torch.arange(130), torch.arange(200)])[None]  # two sequences in one padding-free row
     with torch.no_grad():
@@ -73,6 +73,20 @@ def test_packed_sequences_do_not_see_each_other(twin_models):
         second = fused(input_ids=ids[:, 130:]).logits
     assert torch.allclose(packed[:, :130], first, atol=1e-4)
     assert torch.allclose(packed[:, 130:], second, atol=1e-4)
+    with torch.no_grad():  # the second sequence runs past the 128-token sliding window: the kernel's own mask keeps it
+        assert torch.allclose(packed[:, 130:], eager(input_ids=ids[:, 130:]).logits, atol=1e-4)
+
+
+def test_a_mask_is_built_only_where_there_is_padding_or_a_cache():
+    from transformers.masking_utils import causal_mask_function
+
+    options = {"mask_function": causal_mask_function, "dtype": torch.float32, "device": "cpu"}
+    assert whole_sequence_mask(1, 3000, 3000, **options) is None  # a packed row: no 3000 x 3000 mask
+    padded = whole_sequence_mask(2, 6, 6, attention_mask=torch.tensor([[1] * 6, [0, 0, 1, 1, 1, 1]]).bool(), **options)
+    assert padded.shape == (2, 1, 6, 6) and padded[1, 0, 3, 1] < -1e30 and padded[1, 0, 3, 2] == 0
+    cached = whole_sequence_mask(1, 1, 7, kv_offset=0, **options)  # one new token against a cache of 7
+    assert cached.shape == (1, 1, 1, 7)
+    assert whole_sequence_mask(1, 6, 6, use_vmap=True, **options) is not None  # a custom mask function on top
 
 
 @pytest.mark.parametrize(("cuda", "packing", "expected"), [(False, False, NAME), (True, False, None), (True, True, NAME)])
