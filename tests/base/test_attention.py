@@ -108,3 +108,18 @@ def test_training_loads_gpt_oss_with_it_off_cuda_and_for_packed_rows(tiny_base, 
     hardware = common.Hardware(cuda=cuda, bitsandbytes=False)
     common.load_for_training(tiny_base, load_config(None, []).lora, hardware, packing=packing)
     assert seen["attn_implementation"] == expected
+
+
+def test_the_fused_cpu_kernel_runs_not_the_unfused_fallback():
+    from apprentice.base.attention import sdpa_sinks_attention
+
+    generator = torch.Generator().manual_seed(5)
+    query, key, value = (torch.randn(1, heads, 64, 32, generator=generator, requires_grad=True) for heads in (4, 2, 2))
+    sinks = torch.zeros(4, requires_grad=True)
+    with torch.profiler.profile() as profile:
+        output, _ = sdpa_sinks_attention(None, query, key, value, None, 32 ** -0.5, s_aux=sinks)
+        output.sum().backward()
+    kernels = {event.key for event in profile.key_averages()}
+    # The sink feature widens queries and keys; values must be widened too, or SDPA falls back (1.7x slower).
+    assert "aten::_scaled_dot_product_flash_attention_for_cpu" in kernels, sorted(k for k in kernels if "attention" in k)
+    assert output.shape == (1, 64, 4, 32) and sinks.grad is not None and sinks.grad.abs().sum() > 0
