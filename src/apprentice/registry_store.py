@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,11 +82,29 @@ def now() -> str:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the registry database at `path`, in WAL mode, schema in place."""
+    """Open (creating if needed) the registry database at `path`, in WAL mode, schema in place.
+
+    Processes opening a new file at once race to switch it to WAL. SQLite answers the losers "database is
+    locked" at once, without waiting on its busy timeout (escalating a read lock there could deadlock), so
+    the open is retried, with jitter, for as long as that timeout.
+    """
     ensure_writable(path.parent)
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return _open(path)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise _unopenable(path, error) from None
+            time.sleep(random.uniform(0.005, 0.05))
+        except sqlite3.DatabaseError as error:
+            raise _unopenable(path, error) from None
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                 check_same_thread=False)  # Connections gives each thread its own
     try:
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                     check_same_thread=False)  # Connections gives each thread its own
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA journal_mode = WAL")
@@ -93,10 +113,15 @@ def connect(path: Path) -> sqlite3.Connection:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     connection.execute(statement)
-    except sqlite3.DatabaseError as error:
-        raise RegistryError(f"cannot open registry '{path}' ({error}); pass a registry .db file "
-                            "apprentice created, or a new path") from None
+    except BaseException:
+        connection.close()
+        raise
     return connection
+
+
+def _unopenable(path: Path, error: sqlite3.DatabaseError) -> RegistryError:
+    return RegistryError(f"cannot open registry '{path}' ({error}); pass a registry .db file apprentice created, "
+                         "or a new path")
 
 
 class Connections:
