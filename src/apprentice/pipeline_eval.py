@@ -99,8 +99,7 @@ class Signal:
 def learning_signal(config: RunConfig, target: str, summaries: dict[str, EvalSummary]) -> Signal:
     """Compare each evaluated version with the one before it (chain order); written to eval/<target>/signal.json
     (round-N-signal.json in a flywheel round)."""
-    values = {version: {"tool_call_format_accuracy": (summary.metrics.get("metrics", {})
-                                                       .get("tool_call_format_accuracy") or {}).get("value"),
+    values = {version: {"tool_call_format_accuracy": metric_value(summary, "tool_call_format_accuracy"),
                         "mean_reward": summary.metrics.get("mean_reward")}
               for version, summary in summaries.items()}
     regressions = []
@@ -120,12 +119,16 @@ def learning_signal(config: RunConfig, target: str, summaries: dict[str, EvalSum
     return signal
 
 
+def metric_value(summary: EvalSummary, name: str) -> float | None:
+    """One SPEC §7 metric's value from an evaluation's metrics.json (None when it could not be computed)."""
+    return (summary.metrics.get("metrics", {}).get(name) or {}).get("value")
+
+
 def headline(summary: EvalSummary) -> str:
     """The few metrics that say whether the agent works, for the run summary."""
-    values = summary.metrics.get("metrics", {})
     parts = []
     for name in HEADLINE:
-        value = (values.get(name) or {}).get("value")
+        value = metric_value(summary, name)
         parts.append(f"{name.replace('_', ' ')} {'n/a' if value is None else f'{value:.0%}'}")
     reward = summary.metrics.get("mean_reward")
     return ", ".join(parts + [f"mean reward {'n/a' if reward is None else f'{reward:.2f}'}"])
