@@ -26,7 +26,6 @@ from apprentice.config import load_config
 from apprentice.data.diffs import fix_from_bug
 from apprentice.stages import grpo
 from apprentice.stages.common import Hardware
-from apprentice.stages.grpo_reward import thinking_of
 from apprentice.stages.result import StageInputs
 
 
@@ -43,8 +42,8 @@ def measure(run: Path, steps: int, fixed: bool, work: Path) -> dict:
         def graded_fixed(rollout):
             completion, environment, _ids = rollout
             environment._box.call("apply_patch", {"diff": fix_from_bug(environment._task.bug)})
-            return environment._grade(thinking_of(completion), reward.config).reward_parts["composite"]
-        reward._score = graded_fixed
+            return reward.graded_reward(completion, environment)
+        reward._score = graded_fixed  # no format check: every rollout is graded
     started = time.perf_counter()
     try:
         trainer.train()

@@ -200,8 +200,9 @@ class LaunchSection(Section):
 class EvalSection(Section):
     enabled: bool = Field(True, description="Evaluate on the held-out tasks after GRPO (and the base once), then register.")
     versions: list[Literal["base", "sft", "preference", "grpo"]] = Field(
-        ["base", "grpo"], min_length=1, description="What to evaluate: the base alone and/or stages' adapters (run in chain order; with two or more, "
-                         "the run compares each with the one before: eval/<target>/signal.json).")
+        ["base", "grpo"], min_length=1,
+        description="What to evaluate: the base alone and/or stages' adapters (run in chain order; with two or "
+                    "more, the run compares each with the one before: eval/<target>/signal.json).")
     max_tasks: int | None = Field(None, gt=0, description="Held-out tasks to evaluate (the first N); empty: all.")
     attempts: int = Field(1, gt=0, description="Attempts per task (k of pass@k); the first is greedy.")
     workers: int = Field(2, gt=0, description="Episodes at once; grading overlaps generation.")

@@ -7,7 +7,8 @@ an SFT step on the miniature). The sink fits SDPA exactly as one extra key: quer
 1 as an extra feature, real keys a 0, and a sink key whose extra feature is `sink / scale` scores
 `sink` against every query; its value row is zero, so it only adds `exp(sink)` to the softmax's
 denominator. The mask (causal, sliding window, padding) is transformers' own where there is
-padding or a cache, else built per sequence by the kernel; the sink column is always visible. Gradients reach the sinks through the sink key.
+padding or a cache, else built per sequence by the kernel; the sink column is always visible.
+Gradients reach the sinks through the sink key.
 
 `register()` makes it available as `attn_implementation="fused_sinks"`; the training stages load
 gpt-oss with it on a CPU, and on CUDA for packed SFT (`stages.common.load_for_training`).

@@ -114,8 +114,9 @@ def metrics_document(rows: list[dict], stamp: EvalStamp, language: str, attempts
     base_file = out_dir.parent / "base" / METRICS_FILE
     against_base = _against(flat, base_file) if stamp.version != "base" else []
     rewards = [row["reward"] for row in rows if isinstance(row.get("reward"), int | float)]
+    mean_reward = round(sum(rewards) / len(rewards), 4) if rewards else None
     return {**asdict(stamp), "tasks": len({row["task_id"] for row in rows}), "attempts": attempts,
-            "metrics": metrics, "mean_reward": round(sum(rewards) / len(rewards), 4) if rewards else None, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "metrics": metrics, "mean_reward": mean_reward, "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "regressions": {"against_base": against_base, "against_production": _against(flat, production_metrics)}}
 
 

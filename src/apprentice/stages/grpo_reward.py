@@ -107,5 +107,8 @@ class ExecutionReward:
             with self._lock:
                 self.invalid_format += 1
             return INVALID_FORMAT
-        outcome = environment._grade(thinking_of(completion), self.config)
-        return outcome.reward_parts["composite"]
+        return self.graded_reward(completion, environment)
+
+    def graded_reward(self, completion: list[dict], environment: TaskEnvironment) -> float:
+        """The composite reward of the rollout's final workspace (SPEC §4), its thinking scored with it."""
+        return environment._grade(thinking_of(completion), self.config).reward_parts["composite"]
