@@ -1,11 +1,13 @@
 """SFT tokens/s with packing (TRL's bfd) against without, same data, same steps, one run.
 
     .venv/bin/python benchmarks/sft_packing.py [--trajectories 48] [--steps 6] [--batch 4] [--max-length 1024]
+    .venv/bin/python benchmarks/sft_packing.py --data runs/demo/data/python/sft.jsonl --max-length 4096
 
 Trains the SFT stage's LoRA on the embedded miniature gpt-oss twice from the same start: once with
 `packing=True, packing_strategy="bfd"` (the stage's default), once with `packing=False` (each
 trajectory padded to the longest in its batch). Trajectories are gold-like episodes whose tool
-outputs are stdlib source excerpts of random length, so their lengths vary as real ones do.
+outputs are stdlib source excerpts of random length; those longer than --max-length are dropped
+(at 1,024: 39 of 48 kept, 258-1,013 tokens). `--data` measures a run's own trajectories instead.
 Throughput counts real tokens (TRL's `num_tokens`, padding excluded) over the training time.
 Target: packing at least 1.8x.
 
@@ -28,7 +30,7 @@ from apprentice.base.tiny import build_tiny_base
 from apprentice.config import load_config
 from apprentice.stages.common import Hardware, attach_lora, load_for_training
 from apprentice.stages.sft import sft_arguments
-from apprentice.stages.sft_data import tokenized_dataset
+from apprentice.stages.sft_data import read_trajectories, tokenized_dataset
 from apprentice.stages.sft_trainer import CompactLossSFTTrainer
 from apprentice.tasks.corpus import stdlib_sources
 
@@ -37,7 +39,7 @@ TOOLS = ({"type": "function", "function": {"name": "read_file", "description": "
 
 
 def varied_trajectories(count: int, seed: int) -> list[Trajectory]:
-    """Episodes reading a stdlib file: excerpts of 200 to 3,000 characters make lengths vary ~10x."""
+    """Episodes reading a stdlib file: excerpts of 200 to 3,000 characters (~150 to ~1,100 tokens of code)."""
     rng = random.Random(seed)
     files = list(stdlib_sources())
     episodes = []
@@ -53,6 +55,18 @@ def varied_trajectories(count: int, seed: int) -> list[Trajectory]:
         )
         episodes.append(Trajectory(f"bench-{index}", messages, TOOLS, "template", None))
     return episodes
+
+
+def padding_factor(lengths: list[int], batch: int, seed: int, draws: int = 200) -> float:
+    """Padded tokens / real tokens of random batches of `batch` trajectories: what packing saves at most
+    (besides running fewer, larger rows)."""
+    rng = random.Random(seed)
+    padded = real = 0
+    for _ in range(draws):
+        chosen = rng.sample(lengths, min(batch, len(lengths)))
+        padded += max(chosen) * len(chosen)
+        real += sum(chosen)
+    return padded / real
 
 
 def tokens_per_second(base: Path, data, packing: bool, args: argparse.Namespace, out: Path) -> tuple[float, int]:
@@ -78,15 +92,19 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=2, help="measured runs of each, in alternating order")
+    parser.add_argument("--data", type=Path, help="SFT trajectories (JSONL, e.g. runs/demo/data/python/sft.jsonl) in "
+                        "place of the generated ones; raise --max-length to hold them (the demo's reach ~2,200 tokens)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as holder:
         base = Path(holder) / "tiny"
         build_tiny_base(base)
         _, tokenizer = load_base(base)
-        data = tokenized_dataset(tokenizer, varied_trajectories(args.trajectories, args.seed), args.max_length)
+        episodes = read_trajectories(args.data) if args.data else varied_trajectories(args.trajectories, args.seed)
+        data = tokenized_dataset(tokenizer, episodes, args.max_length)
         lengths = sorted(len(ids) for ids in data["input_ids"])
-        print(f"{len(lengths)} trajectories, {lengths[0]}-{lengths[-1]} tokens (median {lengths[len(lengths) // 2]}); "
-              f"{args.steps} steps of batch {args.batch}, max length {args.max_length}")
+        print(f"{len(lengths)} trajectories ({args.data or 'generated'}), {lengths[0]}-{lengths[-1]} tokens "
+              f"(median {lengths[len(lengths) // 2]}); {args.steps} steps of batch {args.batch}, max length "
+              f"{args.max_length}; padding alone costs {padding_factor(lengths, args.batch, args.seed):.2f}x")
         # Warm-up (CUDA context, kernels, allocator) is paid by an unmeasured run, then the two are measured
         # in alternating order and the best of each kept: the order of the runs must not decide the ratio.
         tokens_per_second(base, data, False, args, Path(holder) / "warm-up")
