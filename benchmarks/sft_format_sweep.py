@@ -28,6 +28,23 @@ from apprentice.stages.common import common_training_args
 from apprentice.stages.result import StageInputs
 
 
+def _field(text: str) -> tuple[str, object]:
+    name, _, value = text.partition("=")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
+def _with_fields(make, fields: dict, *args, **kwargs):
+    arguments = make(*args, **kwargs)
+    for name, value in fields.items():
+        if not hasattr(arguments, name):
+            raise SystemExit(f"--train-arg {name}: SFTConfig has no such field")
+        setattr(arguments, name, value)
+    return arguments
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
@@ -38,11 +55,15 @@ def main() -> None:
     parser.add_argument("--packing", action="store_true", help="pack rows (faster on a GPU, slower on a CPU)")
     parser.add_argument("--probes", type=int, default=16, help="held-out assistant turns generated per point")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="another config override for every point (repeatable), e.g. lora.dropout=0.1")
+                        help="another config override for every point (repeatable), e.g. sft.eval_share=0.15")
     parser.add_argument("--seed", type=int, default=0, help="the trainer's seed (data order, initial LoRA weights)")
+    parser.add_argument("--train-arg", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a TrainingArguments field for every point, e.g. neftune_noise_alpha=5 (JSON value)")
     args = parser.parse_args()
     if args.seed:
         sft.common_training_args = functools.partial(common_training_args, seed=args.seed)
+    if args.train_arg:
+        sft.sft_arguments = functools.partial(_with_fields, sft.sft_arguments, dict(map(_field, args.train_arg)))
     rows = []
     for point in args.points:
         steps, rate = point.split("@")
@@ -55,7 +76,8 @@ def main() -> None:
         row = {"steps": int(steps), "lr": float(rate), "seconds": round(time.time() - started, 1),
                "loss": metrics["final_train_loss"], "eval": (metrics["eval_losses"] or [[0, None]])[-1][1],
                "format": metrics["format_accuracy"], "probes": metrics["format_probes"],
-               "errors": metrics["format_errors"][:3], "set": args.set, "seed": args.seed}
+               "errors": metrics["format_errors"][:3], "set": args.set, "seed": args.seed,
+               "train_args": args.train_arg}
         print(json.dumps(row), flush=True)
         rows.append(row)
     args.out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
