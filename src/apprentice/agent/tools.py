@@ -50,6 +50,7 @@ TOOL_SCHEMAS: tuple[dict, ...] = (
             {"path": _STRING, "content": _STRING}, ("path", "content")),
 )
 TOOL_NAMES: tuple[str, ...] = tuple(schema["function"]["name"] for schema in TOOL_SCHEMAS)
+_PARAMETERS: dict[str, dict] = {schema["function"]["name"]: schema["function"]["parameters"] for schema in TOOL_SCHEMAS}
 _JSON_TYPES = {"string": str, "integer": int}
 
 
@@ -82,9 +83,9 @@ def _ordered_calls(message: dict) -> dict:
 def _ordered_call(call: dict) -> dict:
     function = call.get("function") or {}
     arguments, name = function.get("arguments"), function.get("name")
-    if not isinstance(arguments, dict) or name not in TOOL_NAMES:
+    if not isinstance(arguments, dict) or name not in _PARAMETERS:
         return call
-    order = list(TOOL_SCHEMAS[TOOL_NAMES.index(name)]["function"]["parameters"]["properties"])
+    order = list(_PARAMETERS[name]["properties"])
     ranked = sorted(arguments, key=lambda key: order.index(key) if key in order else len(order))
     return {**call, "function": {**function, "arguments": {key: arguments[key] for key in ranked}}}
 
@@ -137,7 +138,7 @@ def _argument_problem(name: str, arguments: Any) -> str:
         return f"unknown tool {name!r} (known: {', '.join(TOOL_NAMES)})"
     if not isinstance(arguments, dict):
         return f"arguments of {name} must be a JSON object, got {type(arguments).__name__}"
-    parameters = TOOL_SCHEMAS[TOOL_NAMES.index(name)]["function"]["parameters"]
+    parameters = _PARAMETERS[name]
     unknown = sorted(set(arguments) - set(parameters["properties"]))
     if unknown:
         return f"{name} has no argument(s) {unknown} (it takes: {', '.join(parameters['properties'])})"
