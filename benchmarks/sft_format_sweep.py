@@ -17,10 +17,13 @@ of the demo's data, `--seed` 0-4: 450@6e-3 -> 50%, 61.1%; 450@4e-3 -> 100%, 91.7
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import time
 from pathlib import Path
+
+from trl import SFTConfig
 
 from apprentice.config import load_config
 from apprentice.stages import sft
@@ -39,8 +42,6 @@ def _field(text: str) -> tuple[str, object]:
 def _with_fields(make, fields: dict, *args, **kwargs):
     arguments = make(*args, **kwargs)
     for name, value in fields.items():
-        if not hasattr(arguments, name):
-            raise SystemExit(f"--train-arg {name}: SFTConfig has no such field")
         setattr(arguments, name, value)
     return arguments
 
@@ -63,7 +64,11 @@ def main() -> None:
     if args.seed:
         sft.common_training_args = functools.partial(common_training_args, seed=args.seed)
     if args.train_arg:
-        sft.sft_arguments = functools.partial(_with_fields, sft.sft_arguments, dict(map(_field, args.train_arg)))
+        fields = dict(map(_field, args.train_arg))
+        unknown = sorted(set(fields) - {field.name for field in dataclasses.fields(SFTConfig)})
+        if unknown:
+            parser.error(f"--train-arg {', '.join(unknown)}: SFTConfig has no such field (see trl.SFTConfig)")
+        sft.sft_arguments = functools.partial(_with_fields, sft.sft_arguments, fields)
     rows = []
     for point in args.points:
         steps, rate = point.split("@")
