@@ -37,6 +37,16 @@ def test_sft_gate_failures(change, failed):
     assert not verdict.passed and names_failed(verdict) == {failed}
 
 
+def test_format_gate_names_the_count_tasks_and_interval():
+    metrics = {**SFT_GOOD, "format_accuracy": 33 / 36, "format_parsed": 33, "format_probes": 36,
+               "format_interval": [0.7817, 0.9713], "format_by_task": {"a": [9, 9], "b": [6, 9], "c": [9, 9], "d": [9, 9]}}
+    check = next(c for c in evaluate("sft", metrics, GATES).checks if c.name == "format_accuracy")
+    assert not check.passed
+    assert check.message == "91.7% (33/36 of 4 tasks, 95% interval 78%-97%) of held-out turns parsed (<= 95%)"
+    bare = next(c for c in evaluate("sft", SFT_GOOD, GATES).checks if c.name == "format_accuracy")
+    assert bare.message == "97.0% of held-out turns parsed (> 95%)"  # metrics written before the counts were kept
+
+
 def test_missing_metric_fails_with_its_name():
     verdict = evaluate("sft", {k: v for k, v in SFT_GOOD.items() if k != "format_accuracy"}, GATES)
     check = next(c for c in verdict.checks if c.name == "format_accuracy")

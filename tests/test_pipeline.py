@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,8 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
                      ("python", "preference data"), ("python", "preference"), ("python", "grpo"),
                      ("python", "eval base"), ("python", "eval sft"), ("python", "eval preference"),
                      ("python", "eval grpo"), ("python", "signal"), ("python", "register")]
+    sft_metric = next(s.metric for s in first.steps if s.step == "sft")
+    assert re.fullmatch(r"loss \S+, format accuracy \S+ -> \S+ \(\d+/\d+ turns\)", sft_metric), sft_metric
     run_dir = tmp_path / "micro"
     for stage in ("sft", "preference", "grpo"):
         stage_dir = run_dir / "stages" / "python" / stage

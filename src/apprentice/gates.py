@@ -112,7 +112,17 @@ def sft_format_accuracy(metrics: dict[str, Any], section) -> GateCheck:
     if accuracy is None:
         return _missing("format_accuracy", "format_accuracy", limit)
     ok = accuracy > limit
-    return GateCheck("format_accuracy", accuracy, limit, ok, f"{accuracy:.1%} of held-out turns parsed ({'>' if ok else '<='} {limit:.0%})")
+    counted = ""
+    if metrics.get("format_parsed") is not None and metrics.get("format_probes"):
+        counted = f" ({metrics['format_parsed']}/{metrics['format_probes']}"
+        if metrics.get("format_by_task"):
+            counted += f" of {len(metrics['format_by_task'])} tasks"
+        if metrics.get("format_interval"):
+            low, high = metrics["format_interval"]
+            counted += f", 95% interval {low:.0%}-{high:.0%}"
+        counted += ")"
+    return GateCheck("format_accuracy", accuracy, limit, ok,
+                     f"{accuracy:.1%}{counted} of held-out turns parsed ({'>' if ok else '<='} {limit:.0%})")
 
 
 @gate("sft", "eval_loss_falling")

@@ -217,8 +217,10 @@ def key_metric(stage: str, metrics: dict[str, Any]) -> str:
     if stage == "pretrain":
         return f"loss {number('first_loss')} -> {number('final_loss')}"
     if stage == "sft":
+        counted = (f" ({metrics['format_parsed']}/{metrics['format_probes']} turns)"
+                   if metrics.get("format_parsed") is not None else "")
         return (f"loss {number('final_train_loss')}, format accuracy "
-                f"{number('format_accuracy_before')} -> {number('format_accuracy')}")
+                f"{number('format_accuracy_before')} -> {number('format_accuracy')}{counted}")
     if stage == "preference":
         return f"chosen>rejected {number('chosen_win_rate')}, KL {number('kl')}"
     rewards = metrics.get("rewards") or []

@@ -24,6 +24,10 @@ def test_sft_writes_adapter_metrics_gate_meta_and_done(sft_run):
     metrics = json.loads((stage_dir / "metrics.json").read_text())
     assert metrics["steps"] == 4 and len(metrics["train_losses"]) == 4 and len(metrics["eval_losses"]) >= 2
     assert 0.0 <= metrics["format_accuracy"] <= 1.0 and metrics["format_probes"] == 2
+    assert metrics["format_parsed"] == sum(parsed for parsed, _ in metrics["format_by_task"].values())
+    assert sum(count for _, count in metrics["format_by_task"].values()) == 2
+    low, high = metrics["format_interval"]
+    assert low <= metrics["format_accuracy"] <= high and high - low > 0.5  # two probes say little
     assert {check.name for check in result.gate.checks} == {"final_loss", "format_accuracy", "eval_loss_falling"}
     meta = json.loads((stage_dir / "meta.json").read_text())
     assert set(meta["inputs"]) == {"base", "data", "parent_adapter", "config"} and meta["config"]["stage"] == "sft"

@@ -77,6 +77,8 @@ def run(config: RunConfig, inputs: StageInputs, parse: Parser | None = None) -> 
                                         config.sft.format_max_new_tokens, parse)
         save_adapter(trainer, inputs, hashes["base"], STAGE)
     metrics.update(format_accuracy_before=before, format_accuracy=after.accuracy, format_probes=after.probes,
+                   format_parsed=after.parsed, format_interval=[round(bound, 4) for bound in after.interval()],
+                   format_by_task={task: [parsed, count] for task, parsed, count in after.by_task},
                    format_errors=list(after.examples), hardware_notes=hardware.notes)
     gate = evaluate(STAGE, metrics, config.gates)
     return finish_stage(STAGE, inputs, settings, hashes, metrics, gate, ADAPTER_DIR)
