@@ -90,8 +90,12 @@ for _module in sorted(path.stem for path in _SOURCE.glob("*.py")):
     sys.modules.pop(_module, None)
 '''
 
+# The corpus's tests use no pytest plugin. Two come installed with apprentice (anyio's, through FastAPI and
+# httpx, and pytest-timeout) and would load in every run, which every mutant validation, replayed episode and
+# grade pays at least once (benchmarks/corpus_pytest_startup.py). The sandbox has its own time limit.
 _PYPROJECT = """[tool.pytest.ini_options]
 testpaths = ["tests"]
+addopts = "-p no:anyio -p no:timeout"
 """
 
 
