@@ -11,7 +11,9 @@ Session 2 ran it on an H100 with packing on: 72@3e-3 -> 0%, 200@3e-3 -> 81%, 400
 demo's 24 tasks from 3 modules, 400@6e-3 -> 62.5% (16 probes); 64 tasks spread over 20 modules,
 300@6e-3 -> 75% and 450@6e-3 -> 100% (24 probes). Session 5, 2-core CPU, one thread per run, all 36 held-out turns
 of the demo's data, `--seed` 0-4: 450@6e-3 -> 50%, 61.1%; 450@4e-3 -> 100%, 91.7% (97.2% run again), 97.2%, 100%,
-100%; 450@3e-3 -> 94.4%. CPU runs are not bit-reproducible: each is one draw. docs/stages.md has the table.
+100%; 450@3e-3 -> 94.4%. CPU runs are not bit-reproducible: each is one draw. Those runs all began from one
+LoRA (`--seed` moved only the data order then); session 6 varied the LoRA's start too: 100, 91.7, 86.1, 61.1%.
+docs/stages.md has the tables.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from trl import SFTConfig
 
 from apprentice.config import load_config
 from apprentice.stages import sft
-from apprentice.stages.common import common_training_args
+from apprentice.stages.common import attach_lora, common_training_args
 from apprentice.stages.result import StageInputs
 
 
@@ -57,12 +59,14 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=16, help="held-out assistant turns generated per point")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="another config override for every point (repeatable), e.g. sft.eval_share=0.15")
-    parser.add_argument("--seed", type=int, default=0, help="the trainer's seed (data order, initial LoRA weights)")
+    parser.add_argument("--seed", type=int, default=0, help="the stage's seed: data order and the new LoRA's initial "
+                        "weights (before session 6 it moved the data order only; every run began from one LoRA)")
     parser.add_argument("--train-arg", action="append", default=[], metavar="FIELD=VALUE",
                         help="a TrainingArguments field for every point, e.g. neftune_noise_alpha=5 (JSON value)")
     args = parser.parse_args()
-    if args.seed:
+    if args.seed:  # the data order and the new LoRA's initial weights, as the stage seeds them
         sft.common_training_args = functools.partial(common_training_args, seed=args.seed)
+        sft.attach_lora = functools.partial(attach_lora, seed=args.seed)
     if args.train_arg:
         fields = dict(map(_field, args.train_arg))
         unknown = sorted(set(fields) - {field.name for field in dataclasses.fields(SFTConfig)})

@@ -80,3 +80,20 @@ def test_a_foreign_non_empty_directory_is_never_cleared(tmp_path):
     with pytest.raises(StageError, match="no stage directory"):
         prepare_stage_dir(StageInputs("python", tmp_path, tmp_path), {"data": "a"})
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_a_new_adapter_starts_from_the_same_weights_whatever_the_process_drew_before(tiny_base):
+    from apprentice.stages.common import attach_lora
+
+    lora = LoraSection(rank=4, alpha=8)
+
+    def initial_a_weights(draws_before: int):
+        torch.rand(draws_before)  # pretraining, data, another stage: anything that used the global RNG
+        model, _ = load_for_training(tiny_base, lora, Hardware())
+        adapter = attach_lora(model, lora)
+        return {name: weight.detach().clone() for name, weight in adapter.named_parameters() if "lora_A" in name}
+
+    first, second = initial_a_weights(1), initial_a_weights(1000)
+    assert first and first.keys() == second.keys()
+    assert all(torch.equal(first[name], second[name]) for name in first)
+    assert any(weight.abs().sum() > 0 for weight in first.values())  # drawn, not zeros

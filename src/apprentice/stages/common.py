@@ -87,10 +87,17 @@ def _load_with_unsloth(base_dir: Path, lora: LoraSection, hardware: Hardware):
     return model, tokenizer
 
 
-def attach_lora(model, lora: LoraSection, parent_adapter: Path | None = None):
-    """Wrap `model` with a trainable LoRA (a new one, or `parent_adapter` to continue from); experts checked."""
-    from peft import PeftModel, get_peft_model
+def attach_lora(model, lora: LoraSection, parent_adapter: Path | None = None, seed: int = 0):
+    """Wrap `model` with a trainable LoRA (a new one, or `parent_adapter` to continue from); experts checked.
 
+    Seeded first: a new adapter's A matrices are random, and unseeded they would depend on whatever the
+    process drew before (in `apprentice run`, the pretraining and data steps), so the same SFT stage
+    started on its own or inside a run would begin from different weights.
+    """
+    from peft import PeftModel, get_peft_model
+    from transformers import set_seed
+
+    set_seed(seed)
     if parent_adapter is not None:
         peft_model = PeftModel.from_pretrained(model, parent_adapter, is_trainable=True)
     else:
