@@ -28,8 +28,9 @@ TINY: dict[str, Any] = {
     # no packing: each trajectory is ~1.5k tokens, and on a CPU a packed row gains nothing over batch 1 (there is
     # no padding to save). 450 steps, ~0.5 s each with the fused sink attention and the compact loss. 4e-3, not the
     # 6e-3 of sessions 2-4: on all 36 held-out turns (benchmarks/sft_format_sweep.py, one thread) 6e-3 gave 50% and
-    # 61% (greedy repetition inside the arguments); 4e-3 gave 91.7-100% in seven runs and 63.9% in an eighth
-    # (docs/stages.md): still a draw at this size, with a bad tail.
+    # 61% (greedy repetition inside the arguments); 4e-3 gave 91.7-100% in six benchmark runs that (session 6
+    # found) shared one LoRA start; with the start varied and in fresh-clone demos, 61.1-100% (docs/stages.md):
+    # a draw at this size, and no variant tried (warm-up, more tasks, NEFTune, ...) narrowed it.
     "sft": {"epochs": 5, "max_steps": 450, "learning_rate": 4e-3, "batch_size": 1, "grad_accum": 1, "packing": False,
             "optimizer": "adamw_torch", "max_seq_length": 4096, "eval_points": 3,
             # Up to 48 held-out turns: all of the demo's (4 tasks, gold + template: 36). Its first 24 alone, as
