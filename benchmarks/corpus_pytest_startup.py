@@ -5,10 +5,10 @@
 
 Builds the stdlib corpus repository in a temporary directory and runs `tests/test_<module>.py` of the
 first --modules modules in the sandbox, as grading does (same interpreter, same sandbox environment),
-alternating the two settings within each round and keeping each run's best; it stops if the two
-settings ever report different results (some stdlib tests fail in the copy either way: the baseline
-of each task lists the tests that pass). Every mutant validation,
-replayed gold episode and grade pays this start-up once or more.
+alternating the two settings within each round and keeping each run's best. It stops if the two
+settings ever report different results (some stdlib tests fail in the copy either way: each task's
+baseline lists the tests that pass). Every mutant validation, replayed gold episode and grade pays
+this start-up once or more. Session 6, 2-core CPU: 1.51x faster over six files, 0.43 s saved per run.
 """
 
 from __future__ import annotations
