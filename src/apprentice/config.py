@@ -96,6 +96,7 @@ class SftDataSection(Section):
     max_output_chars: int = Field(4000, gt=0, description="Tool results in gold episodes are cut to this (as the agent loop does).")
     workers: int = Field(2, gt=0, description="Episodes built at once, one sandbox workspace each.")
     brief_thinking: bool = Field(False, description="Gold thinking without recited test names or code (for miniatures).")
+    read_end: bool = Field(True, description="Gold's read_file names its last line; false: the first only, the output cut ends the read.")
 
 
 class PreferenceDataSection(Section):

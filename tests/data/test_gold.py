@@ -2,11 +2,14 @@
 and every drop counted with its reason."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from fixture_tasks import fixture_task, toolchain_missing
 
 from apprentice.config import DataGate
+from apprentice.data.diffs import FixSummary
+from apprentice.data.gold import GoldShape, read_arguments
 from apprentice.data.quality import check_trajectories
 from apprentice.data.trajectories import gold_trajectories
 
@@ -75,3 +78,34 @@ def test_gold_on_other_languages(language):
     kept, report = gold_trajectories([fixture_task(language)])
     assert report.kept == 1, report.text()
     assert check_trajectories(kept).passed
+
+
+def _numbered_file(tmp_path, count: int) -> Path:
+    (tmp_path / "m.py").write_text("".join(f"line_{n} = {n}\n" for n in range(1, count + 1)))
+    return tmp_path
+
+
+def test_read_arguments_name_the_window_or_only_its_first_line(tmp_path):
+    workspace = _numbered_file(tmp_path, 100)
+    fix = FixSummary(files=("m.py",), changed_lines=2, functions=(), windows=(("m.py", 50, 51),))
+    shape = GoldShape(read_whole_lines=40, read_margin=6, max_output_chars=1200)
+    assert read_arguments(workspace, fix, "m.py", shape) == {"path": "m.py", "start": 44, "end": 57}
+    # Without an end line the output cut ends the read; the window (lines 44-57, ~180 chars) still shows whole.
+    open_ended = dataclasses.replace(shape, read_end=False)
+    assert read_arguments(workspace, fix, "m.py", open_ended) == {"path": "m.py", "start": 44}
+    # A window longer than the cut keeps its end line, so the fix stays in what the read shows.
+    narrow = dataclasses.replace(open_ended, max_output_chars=100)
+    assert read_arguments(workspace, fix, "m.py", narrow) == {"path": "m.py", "start": 44, "end": 57}
+    # A short file is read whole either way.
+    assert read_arguments(workspace, fix, "m.py", dataclasses.replace(open_ended, read_whole_lines=100)) == {"path": "m.py"}
+
+
+def test_open_ended_gold_read_shows_the_fix_and_stays_green():
+    shape = GoldShape(read_whole_lines=1, read_margin=1, max_output_chars=4000, read_end=False)
+    kept, report = gold_trajectories([fixture_task("python")], shape=shape)
+    assert report.kept == 1, report.text()
+    call = next(m["tool_calls"][0]["function"] for m in kept[0].messages if m.get("tool_calls"))
+    assert call["name"] == "read_file" and sorted(call["arguments"]) == ["path", "start"]
+    shown = _tool_results(kept[0])["read_file"]
+    assert "return float(ordered[middle])" in shown  # the buggy line, and the file on to its end
+    assert shown.rstrip().endswith(Path(fixture_task("python").repo.path, "tinystats/stats.py").read_text().rstrip().splitlines()[-1])

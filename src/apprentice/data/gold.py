@@ -40,6 +40,7 @@ class GoldShape:
     read_margin: int = 20  # lines of context read on each side of a hunk
     max_output_chars: int = 4000  # of each tool result, as the agent loop cuts them
     brief_thinking: bool = False  # thinking without recited test names or code (data.thinking.gold_thinking)
+    read_end: bool = True  # read_file names its last line; False: a start line only, the output cut ends the read
 
 
 DEFAULT_SHAPE = GoldShape()
@@ -81,13 +82,20 @@ class _Conversation:
 
 
 def read_arguments(workspace: Path, fix: FixSummary, path: str, shape: GoldShape = DEFAULT_SHAPE) -> dict:
-    """read_file arguments for `path`: the whole file when short, else the lines around the fix."""
-    lines = (workspace / path).read_text(encoding="utf-8", errors="replace").count("\n")
+    """read_file arguments for `path`: the whole file when short, else the lines around the fix.
+
+    Without `shape.read_end` the read names its first line only and the tool's output cut ends it,
+    as long as the cut still shows the whole window; a window longer than the cut names both lines.
+    """
+    lines = (workspace / path).read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
     spans = [(start, end) for file, start, end in fix.windows if file == path]
-    if lines <= shape.read_whole_lines or not spans:
+    if len(lines) <= shape.read_whole_lines or not spans:
         return {"path": path}
     start = max(1, min(s for s, _ in spans) - shape.read_margin)
-    return {"path": path, "start": start, "end": max(e for _, e in spans) + shape.read_margin}
+    end = max(e for _, e in spans) + shape.read_margin
+    if not shape.read_end and len("".join(lines[start - 1:end])) <= shape.max_output_chars:
+        return {"path": path, "start": start}
+    return {"path": path, "start": start, "end": end}
 
 
 def _read_and_fix(convo: _Conversation, fix: str, summary: FixSummary, thoughts: GoldThinking,
