@@ -8,6 +8,7 @@ import pytest
 from fixture_tasks import fixture_task, toolchain_missing
 
 from apprentice.config import DataGate
+from apprentice.data import gold
 from apprentice.data.diffs import FixSummary
 from apprentice.data.gold import GoldShape, read_arguments
 from apprentice.data.quality import check_trajectories
@@ -109,3 +110,29 @@ def test_open_ended_gold_read_shows_the_fix_and_stays_green():
     shown = _tool_results(kept[0])["read_file"]
     assert "return float(ordered[middle])" in shown  # the buggy line, and the file on to its end
     assert shown.rstrip().endswith(Path(fixture_task("python").repo.path, "tinystats/stats.py").read_text().rstrip().splitlines()[-1])
+
+
+def test_retry_template_meets_the_real_error_then_fixes(monkeypatch):
+    monkeypatch.setattr(gold, "TEMPLATE_PATHS", {"retry": gold.TEMPLATE_PATHS["retry"]})
+    kept, report = gold_trajectories([fixture_task("python")], template=True)
+    assert report.kept == 1, report.text()
+    messages = kept[0].messages
+    calls = [m["tool_calls"][0]["function"] for m in messages if m.get("tool_calls")]
+    assert [c["name"] for c in calls] == ["read_file", "apply_patch", "read_file", "apply_patch", "run_tests"]
+    results = [m["content"] for m in messages if m["role"] == "tool"]
+    assert results[1].startswith("error: SEARCH text does not occur in 'tinystats/stats.py'")  # the tool's own words
+    assert results[3].startswith("patch applied") and "tests: 5/5 passed" in results[4]
+    # The misquote is the same edit a level too deep; the retry quotes the file exactly.
+    first, second = calls[1]["arguments"]["diff"], calls[3]["arguments"]["diff"]
+    assert first != second and first == gold.misquoted(second, lambda path: None)
+    assert [m.get("thinking") for m in messages if m.get("tool_calls")][2] == gold.RETRY_THOUGHT
+    assert kept[0].outcome["tests_failed"] == [] and check_trajectories(kept).passed
+
+
+def test_misquoted_only_when_the_edit_must_fail():
+    edit = "m.py\n<<<<<<< SEARCH\n    return a\n=======\n    return b\n>>>>>>> REPLACE"
+    assert gold.misquoted(edit, lambda path: "def f(a):\n    return a\n") == (
+        "m.py\n<<<<<<< SEARCH\n        return a\n=======\n    return b\n>>>>>>> REPLACE")
+    # The deeper text is in the file too (SEARCH matches any substring), so it would apply: no misquote.
+    assert gold.misquoted(edit, lambda path: "def f(a):\n    if a:\n        return a\n") is None
+    assert gold.misquoted("--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n", lambda path: "x = 1\n") is None

@@ -53,8 +53,14 @@ def _apply_unified(workspace: Path, diff: str, confine: Confine) -> tuple[tuple[
     return ((), problem) if problem else (summary.files, "")
 
 
+def search_blocks(diff: str) -> list[tuple[str, str, str]]:
+    """The (path, search, replace) of each search/replace block in `diff`, in order."""
+    return [(block["path"].strip().strip("`").strip(), block["search"], block["replace"])
+            for block in _BLOCK.finditer(diff)]
+
+
 def _apply_blocks(diff: str, confine: Confine) -> tuple[tuple[str, ...], str]:
-    blocks = list(_BLOCK.finditer(diff))
+    blocks = search_blocks(diff)
     if not blocks:
         return (), (
             "search/replace block is malformed: put the file path on its own line, then "
@@ -62,13 +68,12 @@ def _apply_blocks(diff: str, confine: Confine) -> tuple[tuple[str, ...], str]:
         )
     edited: dict[Path, str] = {}
     names: list[str] = []
-    for block in blocks:
-        relative = block["path"].strip().strip("`").strip()
+    for relative, search, replace in blocks:
         target = confine(relative)
         before = edited.get(target)
         if before is None:
             before = target.read_text(encoding="utf-8") if target.is_file() else None
-        after, problem = _replace_once(relative, before, block["search"], block["replace"])
+        after, problem = _replace_once(relative, before, search, replace)
         if problem:
             return (), problem
         edited[target] = after

@@ -7,7 +7,10 @@ agent's; a trajectory that does not end green is dropped, and why is counted.
 
 Template trajectories (SPEC §6's template share) are the same fix reached along a different,
 equally real path, drawn per task: look around first (list_files), search for the function
-first, or run the failing tests first and reason from their output.
+first, run the failing tests first and reason from their output, or quote the code wrongly in a
+first edit (indented a level too deep), meet the tool's real error, read the lines again and retry.
+Gold alone never shows a failed tool call, and an agent that has never seen one answers the
+first with garbage.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from apprentice.agent.loop import LoopConfig, first_messages
+from apprentice.agent.patching import SEARCH_MARK, search_blocks
 from apprentice.agent.tools import TOOL_SCHEMAS, ToolBox, ToolResult
 from apprentice.agent.trajectory import Trajectory
 from apprentice.agent.workspace import episode_workspace, workspace_diff
@@ -101,11 +105,23 @@ def read_arguments(workspace: Path, fix: FixSummary, path: str, shape: GoldShape
 def _read_and_fix(convo: _Conversation, fix: str, summary: FixSummary, thoughts: GoldThinking,
                   first_thought: str) -> ToolResult:
     """Read every file the fix touches, apply the fix, run the tests; returns the patch result."""
+    _read_all(convo, summary, first_thought)
+    return _patch_and_test(convo, _edit_of(convo, fix), thoughts)
+
+
+def _read_all(convo: _Conversation, summary: FixSummary, first_thought: str) -> None:
     for index, path in enumerate(summary.files):
         thought = first_thought if index == 0 else f"Next, read {path}, which the change also touches."
         convo.act(thought, "read_file", read_arguments(convo.box.workspace, summary, path, convo.shape))
+
+
+def _edit_of(convo: _Conversation, fix: str) -> str:
+    """The fix as search/replace blocks against the workspace, or the unified diff when it cannot be."""
     workspace = convo.box.workspace
-    edit = search_replace_fix(fix, lambda path: _read_text(workspace / path)) or fix
+    return search_replace_fix(fix, lambda path: _read_text(workspace / path)) or fix
+
+
+def _patch_and_test(convo: _Conversation, edit: str, thoughts: GoldThinking) -> ToolResult:
     applied = convo.act(thoughts.before_patch, "apply_patch", {"diff": edit})
     if applied.ok:
         convo.act(thoughts.before_tests, "run_tests", {})
@@ -145,7 +161,49 @@ def _test_first_path(convo, task, fix, summary, thoughts) -> ToolResult:
     return _read_and_fix(convo, fix, summary, thoughts, f"{seen}\n{thoughts.reasoning}")
 
 
-TEMPLATE_PATHS: dict[str, Callable] = {"explore": _explore_path, "search": _search_path, "test_first": _test_first_path}
+RETRY_THOUGHT = "The SEARCH text is not in the file as I wrote it. Read the lines again and copy them exactly."
+
+
+def _retry_path(convo, task, fix, summary, thoughts) -> ToolResult:
+    edit = _edit_of(convo, fix)
+    wrong = misquoted(edit, lambda path: _read_text(convo.box.workspace / path))
+    if wrong is None or len(summary.files) > 1:  # nothing to misquote, or too many turns for the data gate
+        return _gold_path(convo, task, fix, summary, thoughts)
+    _read_all(convo, summary, thoughts.before_read)
+    convo.act(thoughts.before_patch, "apply_patch", {"diff": wrong})  # fails: a SEARCH text is not in its file
+    convo.act(RETRY_THOUGHT, "read_file", read_arguments(convo.box.workspace, summary, summary.files[0], convo.shape))
+    return _patch_and_test(convo, edit, thoughts)
+
+
+def misquoted(edit: str, read: Callable[[str], str | None]) -> str | None:
+    """`edit` with its SEARCH lines one indentation level too deep, as a model quoting from memory writes them.
+
+    None when that need not fail: a unified diff, or every block's deeper text still found in its
+    file (SEARCH matches any substring; blocks apply all or nothing, so one miss fails the edit).
+    """
+    if SEARCH_MARK not in edit:
+        return None
+    if all(_deeper(search) in (read(path) or "") for path, search, _ in search_blocks(edit)):
+        return None
+    lines, in_search = [], False
+    for line in edit.split("\n"):
+        if line.startswith(SEARCH_MARK) or line.startswith("======="):
+            in_search = line.startswith(SEARCH_MARK)
+        elif in_search and line.strip():
+            line = INDENT + line
+        lines.append(line)
+    return "\n".join(lines)
+
+
+INDENT = "    "
+
+
+def _deeper(text: str) -> str:
+    return "\n".join(INDENT + line if line.strip() else line for line in text.split("\n"))
+
+
+TEMPLATE_PATHS: dict[str, Callable] = {"explore": _explore_path, "search": _search_path, "test_first": _test_first_path,
+                                       "retry": _retry_path}
 
 
 def build_gold(task: Task, developer: str, *, template: bool = False, limits: Limits | None = None,
