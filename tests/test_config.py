@@ -53,6 +53,14 @@ def test_wrong_type_names_key_and_value(tmp_path):
         load_config(None, ["sft.learning_rate=fast"])
 
 
+def test_unknown_template_path_names_the_known_ones():
+    assert load_config(None, ["profile=real"]).sft_data.template_paths == ["explore", "retry", "search", "test_first"]
+    assert "retry" not in load_config(None, ["profile=tiny"]).sft_data.template_paths
+    with pytest.raises(ConfigError, match=r"'sft_data.template_paths.1' in overrides: .*'explore', 'retry', 'search' "
+                                          r"or 'test_first' \(got 'guess'\)"):
+        load_config(None, ["sft_data.template_paths=[retry,guess]"])
+
+
 def test_unknown_language_names_the_known_ones():
     with pytest.raises(ConfigError, match=r"unknown target 'rustt' \(known: python, rust, typescript, go\)"):
         load_config(None, ["targets=[python, rustt]"])

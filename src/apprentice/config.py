@@ -97,6 +97,9 @@ class SftDataSection(Section):
     workers: int = Field(2, gt=0, description="Episodes built at once, one sandbox workspace each.")
     brief_thinking: bool = Field(False, description="Gold thinking without recited test names or code (for miniatures).")
     read_end: bool = Field(True, description="Gold's read_file names its last line; false: the first only, the output cut ends the read.")
+    template_paths: list[Literal["explore", "retry", "search", "test_first"]] = Field(
+        ["explore", "retry", "search", "test_first"], min_length=1,
+        description="Template paths drawn per task: list_files, a wrong first edit and its recovery, search, or tests first.")
 
 
 class PreferenceDataSection(Section):

@@ -143,7 +143,7 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     tasks = spread_over_files([Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()],
                               section.tasks)
     shape = GoldShape(section.read_whole_lines, section.read_margin, section.max_output_chars, section.brief_thinking,
-                      section.read_end)
+                      section.read_end, tuple(section.template_paths))
     gold, gold_report = gold_trajectories(tasks, prompts="sft", gate=config.gates.data, shape=shape,
                                           workers=section.workers)
     template, template_report = gold_trajectories(tasks if section.template else [], template=True, prompts="sft",

@@ -112,9 +112,8 @@ def test_open_ended_gold_read_shows_the_fix_and_stays_green():
     assert shown.rstrip().endswith(Path(fixture_task("python").repo.path, "tinystats/stats.py").read_text().rstrip().splitlines()[-1])
 
 
-def test_retry_template_meets_the_real_error_then_fixes(monkeypatch):
-    monkeypatch.setattr(gold, "TEMPLATE_PATHS", {"retry": gold.TEMPLATE_PATHS["retry"]})
-    kept, report = gold_trajectories([fixture_task("python")], template=True)
+def test_retry_template_meets_the_real_error_then_fixes():
+    kept, report = gold_trajectories([fixture_task("python")], template=True, shape=GoldShape(template_paths=("retry",)))
     assert report.kept == 1, report.text()
     messages = kept[0].messages
     calls = [m["tool_calls"][0]["function"] for m in messages if m.get("tool_calls")]
@@ -126,6 +125,7 @@ def test_retry_template_meets_the_real_error_then_fixes(monkeypatch):
     first, second = calls[1]["arguments"]["diff"], calls[3]["arguments"]["diff"]
     assert first != second and first == gold.misquoted(second, lambda path: None)
     assert [m.get("thinking") for m in messages if m.get("tool_calls")][2] == gold.RETRY_THOUGHT
+    assert [m.get("weight", 1) for m in messages if m.get("tool_calls")] == [1, 0, 1, 1, 1]  # the mistake is not trained
     assert kept[0].outcome["tests_failed"] == [] and check_trajectories(kept).passed
 
 

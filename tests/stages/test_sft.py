@@ -137,6 +137,31 @@ def test_stored_arguments_are_trained_in_schema_order(tiny_base):
     assert list(probe.messages[2]["tool_calls"][0]["function"]["arguments"]) == ["path", "start", "end"]
 
 
+def test_a_weight_zero_turn_stays_in_context_without_loss(tiny_base):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    template = training_template(tokenizer)
+    episode = trajectory(3)
+    wrong = {"role": "assistant", "content": "", "thinking": "Execute: patch mod3.py.", "weight": 0, "tool_calls": [
+        {"type": "function", "function": {"name": "apply_patch", "arguments": {"diff": "WRONG-EDIT"}}}]}
+    failed = {"role": "tool", "name": "apply_patch", "content": "error: SEARCH text does not occur in 'mod3.py'"}
+    retry = replace(episode, messages=(*episode.messages[:4], wrong, failed, *episode.messages[4:]))
+    row = tokenize_trajectory(tokenizer, template, retry)
+    text = tokenizer.decode(row["input_ids"])
+    trained = tokenizer.decode([t for t, m in zip(row["input_ids"], row["assistant_masks"], strict=True) if m])
+    assert "WRONG-EDIT" in text and "Execute: patch mod3.py." in text  # in context
+    assert "WRONG-EDIT" not in trained and "Execute: patch mod3.py." not in trained  # not trained
+    assert "read_file" in trained and "run_tests" in trained and trained.endswith("the tests pass.<|return|>")
+    # Every other token carries the loss it would without the extra turn.
+    plain = tokenize_trajectory(tokenizer, template, replace(retry, messages=tuple(
+        {k: v for k, v in m.items() if k != "weight"} for m in retry.messages)))
+    assert plain["input_ids"] == row["input_ids"]
+    dropped = [i for i, (a, b) in enumerate(zip(plain["assistant_masks"], row["assistant_masks"], strict=True)) if a != b]
+    assert dropped and "WRONG-EDIT" in tokenizer.decode([row["input_ids"][i] for i in dropped])
+    assert "read_file" not in tokenizer.decode([row["input_ids"][i] for i in dropped])
+
+
 def test_held_out_split_is_stable_and_disjoint():
     trajectories = [trajectory(i) for i in range(20)]
     train, held_out = split_held_out(trajectories, 0.2)

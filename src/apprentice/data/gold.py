@@ -10,7 +10,7 @@ equally real path, drawn per task: look around first (list_files), search for th
 first, run the failing tests first and reason from their output, or quote the code wrongly in a
 first edit (indented a level too deep), meet the tool's real error, read the lines again and retry.
 Gold alone never shows a failed tool call, and an agent that has never seen one answers the
-first with garbage.
+first with garbage. The wrong edit is marked `"weight": 0`: context, not a turn SFT trains.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class GoldShape:
     max_output_chars: int = 4000  # of each tool result, as the agent loop cuts them
     brief_thinking: bool = False  # thinking without recited test names or code (data.thinking.gold_thinking)
     read_end: bool = True  # read_file names its last line; False: a start line only, the output cut ends the read
+    template_paths: tuple[str, ...] = ("explore", "retry", "search", "test_first")  # drawn per task (TEMPLATE_PATHS)
 
 
 DEFAULT_SHAPE = GoldShape()
@@ -69,12 +70,17 @@ class _Conversation:
     messages: list[dict] = field(default_factory=list)
     calls: int = 0
 
-    def act(self, thinking: str, tool: str, arguments: dict) -> ToolResult:
-        """One assistant turn that thinks, then calls `tool`; its real result is recorded."""
+    def act(self, thinking: str, tool: str, arguments: dict, trained: bool = True) -> ToolResult:
+        """One assistant turn that thinks, then calls `tool`; its real result is recorded.
+
+        `trained=False` marks the turn `"weight": 0`: context for what follows, no loss in SFT.
+        """
         turn = {"role": "assistant", "content": "", "tool_calls": [
             {"type": "function", "function": {"name": tool, "arguments": arguments}}]}
         if thinking:
             turn["thinking"] = thinking
+        if not trained:
+            turn["weight"] = 0
         result = self.box.call(tool, arguments)
         self.messages += [turn, {"role": "tool", "name": tool, "content": result.content}]
         self.calls += 1
@@ -170,7 +176,8 @@ def _retry_path(convo, task, fix, summary, thoughts) -> ToolResult:
     if wrong is None or len(summary.files) > 1:  # nothing to misquote, or too many turns for the data gate
         return _gold_path(convo, task, fix, summary, thoughts)
     _read_all(convo, summary, thoughts.before_read)
-    convo.act(thoughts.before_patch, "apply_patch", {"diff": wrong})  # fails: a SEARCH text is not in its file
+    # Fails (a SEARCH text is not in its file); kept as context, not trained: the model learns the recovery.
+    convo.act(thoughts.before_patch, "apply_patch", {"diff": wrong}, trained=False)
     convo.act(RETRY_THOUGHT, "read_file", read_arguments(convo.box.workspace, summary, summary.files[0], convo.shape))
     return _patch_and_test(convo, edit, thoughts)
 
@@ -215,7 +222,7 @@ def build_gold(task: Task, developer: str, *, template: bool = False, limits: Li
         summary = summarize_fix(fix)
     except DataError as error:
         return Built(task.id, None, "bad bug diff", str(error))
-    names = sorted(TEMPLATE_PATHS)
+    names = sorted(shape.template_paths)
     path = TEMPLATE_PATHS[names[rotation_index(task.id, len(names))]] if template else _gold_path
     draft = gold_thinking(task, summary, fix, tests_passed=len(task.fail_to_pass + task.pass_to_pass),
                           brief=shape.brief_thinking)

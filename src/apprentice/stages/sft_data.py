@@ -67,13 +67,34 @@ def tokenize_trajectory(tokenizer, template: str, trajectory: Trajectory) -> dic
     ids, mask = _render(tokenizer, template, trajectory, messages)
     final = messages[-1]
     if len(messages) < 2 or final["role"] != "assistant" or final.get("tool_calls"):
-        return {"input_ids": ids, "assistant_masks": mask}
+        return {"input_ids": ids, "assistant_masks": _unweighted(tokenizer, template, trajectory, ids, mask)}
     history, history_mask = _render(tokenizer, template, trajectory, messages[:-1])
     without_thinking = [_drop_call_thinking(message) for message in messages[:-1]]
     shown, _ = _render(tokenizer, template, trajectory, without_thinking)
     if ids[: len(shown)] != shown:  # the answer does not extend the history it was rendered with: keep the whole render
-        return {"input_ids": ids, "assistant_masks": mask}
+        return {"input_ids": ids, "assistant_masks": _unweighted(tokenizer, template, trajectory, ids, mask)}
+    history_mask = _unweighted(tokenizer, template, trajectory, history, history_mask)
     return {"input_ids": history + ids[len(shown):], "assistant_masks": history_mask + mask[len(shown):]}
+
+
+def _unweighted(tokenizer, template: str, trajectory: Trajectory, ids: list[int], mask: list[int]) -> list[int]:
+    """`mask` with the tokens of every assistant turn marked `"weight": 0` taken out of the loss.
+
+    OpenAI's fine-tuning convention: a turn kept as context but not trained, such as the wrong first
+    edit of a retry trajectory (the model learns the recovery, not the mistake). A turn's tokens are
+    those its render adds to the render of the turns before it.
+    """
+    mask = list(mask)
+    for index, message in enumerate(trajectory.messages):
+        if message["role"] != "assistant" or message.get("weight", 1) != 0:
+            continue
+        before, _ = _render(tokenizer, template, trajectory, list(trajectory.messages[:index]))
+        through, _ = _render(tokenizer, template, trajectory, list(trajectory.messages[:index + 1]))
+        if ids[:len(through)] != through or through[:len(before)] != before:
+            raise StageError(f"{trajectory.task_id}: the chat template does not render turn {index} (weight 0) "
+                             "as an extension of the turns before it; drop its `weight` key to train it")
+        mask[len(before):len(through)] = [0] * (len(through) - len(before))
+    return mask
 
 
 def _render(tokenizer, template: str, trajectory: Trajectory, messages: list[dict]) -> tuple[list[int], list[int]]:
