@@ -167,6 +167,7 @@ def _test_first_path(convo, task, fix, summary, thoughts) -> ToolResult:
     return _read_and_fix(convo, fix, summary, thoughts, f"{seen}\n{thoughts.reasoning}")
 
 
+INDENT = "    "  # one level deeper: the misquote of a retry's first edit
 RETRY_THOUGHT = "The SEARCH text is not in the file as I wrote it. Read the lines again and copy them exactly."
 
 
@@ -200,9 +201,6 @@ def misquoted(edit: str, read: Callable[[str], str | None]) -> str | None:
             line = INDENT + line
         lines.append(line)
     return "\n".join(lines)
-
-
-INDENT = "    "
 
 
 def _deeper(text: str) -> str:
