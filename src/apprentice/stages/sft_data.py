@@ -63,18 +63,22 @@ def tokenize_trajectory(tokenizer, template: str, trajectory: Trajectory) -> dic
     episode up to the answer is rendered alone (every turn's thinking kept, as it is in context while
     the agent works), then the answer is appended as the template renders it.
     """
+    ids, mask = _episode_render(tokenizer, template, trajectory)
+    return {"input_ids": ids, "assistant_masks": _unweighted(tokenizer, template, trajectory, ids, mask)}
+
+
+def _episode_render(tokenizer, template: str, trajectory: Trajectory) -> tuple[list[int], list[int]]:
     messages = list(trajectory.messages)
     ids, mask = _render(tokenizer, template, trajectory, messages)
     final = messages[-1]
     if len(messages) < 2 or final["role"] != "assistant" or final.get("tool_calls"):
-        return {"input_ids": ids, "assistant_masks": _unweighted(tokenizer, template, trajectory, ids, mask)}
+        return ids, mask
     history, history_mask = _render(tokenizer, template, trajectory, messages[:-1])
     without_thinking = [_drop_call_thinking(message) for message in messages[:-1]]
     shown, _ = _render(tokenizer, template, trajectory, without_thinking)
     if ids[: len(shown)] != shown:  # the answer does not extend the history it was rendered with: keep the whole render
-        return {"input_ids": ids, "assistant_masks": _unweighted(tokenizer, template, trajectory, ids, mask)}
-    history_mask = _unweighted(tokenizer, template, trajectory, history, history_mask)
-    return {"input_ids": history + ids[len(shown):], "assistant_masks": history_mask + mask[len(shown):]}
+        return ids, mask
+    return history + ids[len(shown):], history_mask + mask[len(shown):]
 
 
 def _unweighted(tokenizer, template: str, trajectory: Trajectory, ids: list[int], mask: list[int]) -> list[int]:
