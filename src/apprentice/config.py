@@ -86,6 +86,9 @@ class PreferenceSection(Section):
     max_length: int = Field(32768, gt=0, description="Prompt + completion tokens; longer pairs are cut at the end, prompts alone this long dropped.")
     max_steps: int | None = Field(None, gt=0, description="Stop after N optimizer steps (smoke runs); empty: epochs decide.")
     save_steps: int = Field(200, gt=0, description="Checkpoint every N steps: a killed run resumes from the last one.")
+    train_embeddings: bool = Field(
+        False, description="Also update the embed_tokens/lm_head copies SFT trained (lora.train_embeddings); off: "
+        "they stay as SFT left them and only the LoRA matrices move.")
 
 
 class SftDataSection(Section):

@@ -26,6 +26,31 @@ def test_kl_abort_stops_training_and_fails_the_gate(sft_run, tmp_path):
     assert not outcome.gate.passed and "kl" in {c.name for c in outcome.gate.checks if not c.passed}
     assert 0.0 <= metrics["chosen_win_rate"] <= 1.0 and metrics["pairs"] == 4
     assert (inputs.stage_dir / "adapter" / ADAPTER_ORIGIN_FILE).exists() and (inputs.stage_dir / "DONE").exists()
+    # preference.train_embeddings is off: the embedding and head copies SFT trained are saved unchanged.
+    embeddings, lora = _changed(result.adapter_path, inputs.stage_dir / "adapter")
+    assert embeddings == {"embed_tokens": False, "lm_head": False} and lora
+
+
+def test_train_embeddings_lets_ipo_move_the_embedding_copies(sft_run, tmp_path):
+    result, sft_inputs = sft_run
+    data = write_pairs(tmp_path / "pairs.jsonl", 2)
+    config = small_config("preference.max_steps=2", "preference.train_embeddings=true", "preference.learning_rate=1e-4")
+    inputs = StageInputs("python", tmp_path / "preference", sft_inputs.base_dir, parent_adapter=result.adapter_path, data=data)
+    preference.run(config, inputs)
+    embeddings, lora = _changed(result.adapter_path, inputs.stage_dir / "adapter")
+    assert embeddings == {"embed_tokens": True, "lm_head": True} and lora
+
+
+def _changed(before, after) -> tuple[dict[str, bool], bool]:
+    """({embed_tokens, lm_head}: changed?, any LoRA matrix changed?) between two saved adapters."""
+    from safetensors.torch import load_file
+
+    old, new = (load_file(path / "adapter_model.safetensors") for path in (before, after))
+    assert old.keys() == new.keys()
+    changed = {key: not old[key].equal(new[key]) for key in old}
+    embeddings = {name: any(flag for key, flag in changed.items() if name in key) for name in ("embed_tokens", "lm_head")}
+    assert all(any(name in key for key in old) for name in embeddings), sorted(old)[:4]
+    return embeddings, any(flag for key, flag in changed.items() if "lora_" in key)
 
 
 def test_adapter_from_another_base_is_refused(sft_run, tmp_path):
