@@ -4,8 +4,8 @@
 
 The embedded base (built fresh in a temporary directory) plays the python fixture task, copied
 under `--tasks` distinct ids, through `apprentice.evaluation.harness.evaluate` with the local
-backend factory (one shared model, generation serialised by a lock). Each worker count writes
-its own evaluation directory. The ratio says how much grading overlaps generation: the untrained
+backend factory (one shared model; the running episodes' greedy turns decoded in one batch per
+round, so 2 workers also batch 2 rows). Each worker count writes its own evaluation directory. The ratio says how much grading overlaps generation: the untrained
 base mostly answers without editing, so grading is short here and the ratio is close to the
 share of an episode spent outside the model.
 """

@@ -16,7 +16,8 @@ def eval_command(
     version: Annotated[str | None, typer.Option(help="Registry version: N, python-vN, an alias, or 'base' for the base alone.")] = None,
     tasks: Annotated[Path | None, typer.Option(help="Tasks JSONL (default: runs/<name>/tasks/<target>/eval.jsonl).")] = None,
     attempts: Annotated[int, typer.Option(help="Attempts per task (k of pass@k); attempt 0 is greedy.")] = 1,
-    workers: Annotated[int, typer.Option(help="Episodes run at once (grading overlaps generation).")] = 2,
+    workers: Annotated[int, typer.Option(help="Episodes run at once: a local model decodes their greedy turns in "
+                                              "one batch per round, and grading overlaps generation.")] = 4,
     endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL to evaluate instead of local weights.")] = None,
     model_name: Annotated[str | None, typer.Option(help="Model name to ask the endpoint for.")] = None,
     max_turns: Annotated[int, typer.Option(help="Assistant turns per episode.")] = 8,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -165,13 +164,15 @@ def test_the_embedded_base_through_the_local_factory(tmp_path, tiny_base, python
     from apprentice.evaluation.eval_cli import local_factory
 
     factory = local_factory(tiny_base, None, max_new_tokens=8)
-    backend = factory(0.0, 0)
-    assert isinstance(backend.lock, type(threading.Lock()))
-    summary = evaluate([python_task], factory, tmp_path, stamp_for([python_task], "base", None), attempts=1,
+    batcher = factory.__self__  # the GenerationBatcher whose episodes the factory hands out
+    tasks = [python_task, dataclasses.replace(python_task, id=python_task.id + "-2")]
+    summary = evaluate(tasks, factory, tmp_path, stamp_for(tasks, "base", None), attempts=1, workers=2,
                        loop=LoopConfig(max_turns=1, max_new_tokens=8))
-    row = read_rows(tmp_path / "results.jsonl")[0]
-    assert row["assistant_turns"] == 1 and row["all_tests_pass"] is False
-    assert summary.metrics["metrics"]["tool_call_format_accuracy"]["value"] in (0.0, 1.0)
+    rows = read_rows(tmp_path / "results.jsonl")
+    assert [row["assistant_turns"] for row in rows] == [1, 1] and not any(row["all_tests_pass"] for row in rows)
+    assert summary.metrics["metrics"]["tool_call_format_accuracy"]["value"] in (0.0, 0.5, 1.0)
+    # Both episodes' one turn decoded in one round; both episodes closed when they ended.
+    assert batcher.rounds == [2] and batcher.open_episodes == 0
 
 
 def test_cli_resolution_of_base_adapter_tasks_and_table(tmp_path, python_task):

@@ -42,9 +42,14 @@ class LocalBackend:
 
     def __init__(self, model_dir: Path, adapter: Path | None = None, temperature: float = 0.0,
                  max_new_tokens: int = 256, seed: int = 0):
-        from apprentice.base.load import load_base
+        import torch
 
-        model, tokenizer = load_base(Path(model_dir))
+        from apprentice.base.attention import fused_attention_for
+        from apprentice.base.load import load_base, read_model_config
+
+        # gpt-oss off CUDA: the fused sink kernel, 1.4-1.6x faster turns than eager, the same tokens out.
+        attention = fused_attention_for(read_model_config(Path(model_dir)), torch.cuda.is_available())
+        model, tokenizer = load_base(Path(model_dir), attn_implementation=attention)
         if adapter is not None:
             model = _with_adapter(model, Path(adapter))
         self._setup(model, tokenizer, temperature, max_new_tokens, seed)
@@ -67,10 +72,23 @@ class LocalBackend:
 
     def respond(self, messages: list[dict], tools: list[dict]) -> Reply:
         """Generate one turn after the rendered conversation and parse it."""
+        return self.respond_many([(messages, tools)])[0]
+
+    def respond_many(self, conversations: list[tuple[list[dict], list[dict]]]) -> list[Reply]:
+        """One turn for each (messages, tools), decoded together in one left-padded batch.
+
+        Greedy rows come out as they would one at a time (padding is masked), up to float rounding; a
+        batch costs little more than its longest row on a small model, so concurrent episodes share one
+        (`apprentice.agent.batching`). Sampled calls draw from one seed per call, for the whole batch.
+        """
         import torch
 
-        prompt = render_prompt(self.tokenizer, messages, tools)
-        inputs = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(self.model.device)
+        prompts = [render_prompt(self.tokenizer, messages, tools) for messages, tools in conversations]
+        rows = [self.tokenizer(prompt, add_special_tokens=False)["input_ids"] for prompt in prompts]
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_token_ids[0]
+        width = max(len(row) for row in rows)
+        input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in rows], device=self.model.device)
+        mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in rows], device=self.model.device)
         sampling = {"do_sample": False}
         if self.temperature > 0:
             # One seed per call: a rerun of the same episode samples the same turns.
@@ -78,15 +96,23 @@ class LocalBackend:
             sampling = {"do_sample": True, "temperature": self.temperature, "top_p": 1.0}
         self._calls += 1
         with torch.no_grad():
-            output = self.model.generate(
-                **inputs, max_new_tokens=self.max_new_tokens, eos_token_id=self.stop_token_ids,
-                pad_token_id=self.tokenizer.pad_token_id or self.stop_token_ids[0], **sampling,
-            )
-        completion_ids = output[0, inputs["input_ids"].shape[1]:]
-        text = self.tokenizer.decode(completion_ids, skip_special_tokens=False)
-        parsed = parse_completion(self.tokenizer, text, prompt)
-        return Reply(parsed.message, parsed.format_error, text, int(inputs["input_ids"].shape[1]),
-                     int(completion_ids.shape[0]))
+            output = self.model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=self.max_new_tokens,
+                                         eos_token_id=self.stop_token_ids, pad_token_id=pad, **sampling)
+        replies = []
+        for prompt, row, generated in zip(prompts, rows, output[:, width:].tolist(), strict=True):
+            completion = _through_first_stop(generated, self.stop_token_ids)
+            text = self.tokenizer.decode(completion, skip_special_tokens=False)
+            parsed = parse_completion(self.tokenizer, text, prompt)
+            replies.append(Reply(parsed.message, parsed.format_error, text, len(row), len(completion)))
+        return replies
+
+
+def _through_first_stop(generated: list[int], stops: list[int]) -> list[int]:
+    """The tokens a row generated up to its first stop token (kept); what follows is the batch's padding."""
+    for index, token in enumerate(generated):
+        if token in stops:
+            return generated[:index + 1]
+    return generated
 
 
 def _with_adapter(model, adapter: Path):

@@ -12,7 +12,6 @@ Results land in `eval/<target>/<version>/`.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from apprentice.agent.backends import LocalBackend, OpenAIBackend
+from apprentice.agent.batching import GenerationBatcher
 from apprentice.agent.loop import LoopConfig
 from apprentice.artifacts import hash_path, hash_value
 from apprentice.errors import EvaluationError, TaskFormatError
@@ -125,19 +125,13 @@ def load_tasks(tasks_file: Path) -> list[Task]:
 
 
 def local_factory(model_dir: Path, adapter: Path | None, max_new_tokens: int) -> BackendFactory:
-    """A factory of backends sharing one loaded model; generation is serialised by one lock.
+    """A factory of backends sharing one loaded model, their greedy turns decoded in batched rounds.
 
-    One model for all workers keeps memory flat; the lock makes each call's seeded sampling
-    reproducible (torch's generator is global) while the other workers grade in their sandboxes.
+    One model for all workers keeps memory flat. The episodes running at once (`workers`) share each
+    round (`apprentice.agent.batching`); sampled attempts generate alone, so each call's seeded
+    sampling stays reproducible (torch's generator is global) while the other workers grade.
     """
-    loaded = LocalBackend(model_dir, adapter, max_new_tokens=max_new_tokens)
-    lock = threading.Lock()
-
-    def factory(temperature: float, seed: int) -> _Locked:
-        backend = LocalBackend.from_model(loaded.model, loaded.tokenizer, temperature, max_new_tokens, seed)
-        return _Locked(backend, lock)
-
-    return factory
+    return GenerationBatcher(LocalBackend(model_dir, adapter, max_new_tokens=max_new_tokens)).episode
 
 
 def endpoint_factory(endpoint: str, model_name: str, max_tokens: int) -> BackendFactory:
@@ -162,20 +156,6 @@ def metric_table(metrics_json: dict) -> Table:
     if flagged:
         table.caption = f"[red]regressed: {', '.join(sorted(set(flagged)))}[/]"
     return table
-
-
-class _Locked:
-    """A backend whose calls take turns on a shared lock."""
-
-    source = "self"
-
-    def __init__(self, backend: LocalBackend, lock: threading.Lock):
-        self.backend, self.lock = backend, lock
-
-    def respond(self, messages: list[dict], tools: list[dict]):
-        """The wrapped backend's reply, generated while holding the lock."""
-        with self.lock:
-            return self.backend.respond(messages, tools)
 
 
 def _number(name: str, value: float | None) -> str:

@@ -9,9 +9,10 @@ resumes: a rerun with the same stamp (adapter, base hash, task-set hash) skips t
 there; a rerun with another stamp is refused rather than mixing two evaluations in one file.
 
 Episodes run on a pool of `workers` threads. The model call is the bottleneck and grading runs
-in subprocess sandboxes, so while one worker generates, the others grade. Generation itself is
-serialised by the backend factory (one shared model, one lock: see `eval_cli.local_factory`),
-which also keeps per-call sampling seeds reproducible.
+in subprocess sandboxes, so while one worker generates, the others grade. With a local model the
+running episodes' greedy turns are decoded together, one batch per round (`eval_cli.local_factory`,
+`agent.batching`); sampled attempts generate alone, which keeps per-call sampling seeds
+reproducible. A backend with a `close()` is closed when its episode ends.
 """
 
 from __future__ import annotations
@@ -208,8 +209,12 @@ def _append_row(results: Path, row: dict) -> None:
 def run_attempt(task: Task, attempt: int, backend_factory: BackendFactory, loop: LoopConfig) -> dict:
     """One episode of `task` (greedy for attempt 0, sampled with seed `attempt` after), as a results row."""
     temperature = 0.0 if attempt == 0 else (loop.temperature or SAMPLING_TEMPERATURE)
-    backend = _Retrying(backend_factory(temperature, attempt))
-    trajectory = run_episode(backend, task, loop)
+    backend = backend_factory(temperature, attempt)
+    try:
+        trajectory = run_episode(_Retrying(backend), task, loop)
+    finally:
+        if hasattr(backend, "close"):  # a batched backend: the next rounds stop waiting for this episode
+            backend.close()
     return attempt_row(task, attempt, trajectory)
 
 
