@@ -191,8 +191,6 @@ def misquoted(edit: str, read: Callable[[str], str | None]) -> str | None:
     """
     if SEARCH_MARK not in edit:
         return None
-    if all(_deeper(search) in (read(path) or "") for path, search, _ in search_blocks(edit)):
-        return None
     lines, in_search = [], False
     for line in edit.split("\n"):
         if line.startswith(SEARCH_MARK) or line.startswith("======="):
@@ -200,11 +198,10 @@ def misquoted(edit: str, read: Callable[[str], str | None]) -> str | None:
         elif in_search and line.strip():
             line = INDENT + line
         lines.append(line)
-    return "\n".join(lines)
-
-
-def _deeper(text: str) -> str:
-    return "\n".join(INDENT + line if line.strip() else line for line in text.split("\n"))
+    deeper = "\n".join(lines)
+    if all(search in (read(path) or "") for path, search, _ in search_blocks(deeper)):
+        return None
+    return deeper
 
 
 TEMPLATE_PATHS: dict[str, Callable] = {"explore": _explore_path, "search": _search_path, "test_first": _test_first_path,
