@@ -213,7 +213,7 @@ class EvalSection(Section):
     max_tasks: int | None = Field(None, gt=0, description="Held-out tasks to evaluate (the first N); empty: all.")
     attempts: int = Field(1, gt=0, description="Attempts per task (k of pass@k); the first is greedy.")
     workers: int = Field(4, gt=0, description="Episodes at once: a local model decodes their greedy turns in one batch "
-                         "per round (2.5x faster on the demo's 4 tasks), and grading overlaps generation.")
+                         "per round (2.0-2.2x faster on the demo's 4 tasks), and grading overlaps generation.")
     max_turns: int = Field(8, gt=0)
     max_new_tokens: int = Field(1024, gt=0)
 

@@ -69,7 +69,8 @@ TINY: dict[str, Any] = {
     },
     # The base and every stage's adapter on a few held-out tasks, short episodes, so the run shows the learning signal
     # along the chain and any stage that undoes the one before it. The 4 episodes run at once (eval.workers, 4 by
-    # default), their turns decoded in one batch per round: 13 s an evaluation, against 33 s one turn at a time.
+    # default), their turns decoded in one batch per round: 12-13 s an evaluation, against 32-33 s one turn at a time
+    # with eager attention (benchmarks/batched_turns.py).
     "eval": {"versions": ["base", "sft", "preference", "grpo"], "max_tasks": 4, "max_turns": 3, "max_new_tokens": 256},
     "gates": {
         # A few hundred mutants of the stdlib corpus, not the 3,000 a real run needs.

@@ -10,9 +10,9 @@
 Each episode runs on a thread of the caller's pool and asks for one turn at a time. A turn waits
 until every open episode has asked (or `wait_s` has passed since it asked, for an episode still
 running a tool), then one thread decodes all waiting turns in one left-padded batch and hands
-each its reply. On a CPU a batch of 4-8 costs little more than its longest row (2.6x the turns per
-second at 8 rows on the miniature: `benchmarks/batched_turns.py`), and greedy rows decode as they
-would alone. Sampled episodes do not join rounds: their per-call seed must not depend on who else
+each its reply. On a CPU a batch of 4 costs little more than its longest row (the demo's
+evaluations ran 2.0-2.2x faster than one turn at a time: `benchmarks/batched_turns.py`), and greedy
+rows decode as they would alone. Sampled episodes do not join rounds: their per-call seed must not depend on who else
 was waiting, so they generate alone, between rounds.
 """
 
