@@ -54,7 +54,7 @@ def build_fixture(root: Path, rank: int = 8) -> tuple[Path, str, dict[str, Path]
 
 def production_registry(path: Path, base_hash: str, adapters: dict[str, Path]):
     """A registry at `path` with every adapter registered and promoted (python is the default target)."""
-    from apprentice.registry import Registry
+    from apprentice.registry.registry import Registry
 
     registry = Registry(path)
     for target, adapter in adapters.items():

@@ -27,8 +27,8 @@ from apprentice.agent.backends import LocalBackend, _with_adapter
 from apprentice.agent.batching import GenerationBatcher
 from apprentice.agent.loop import LoopConfig
 from apprentice.base.load import load_base
-from apprentice.config import load_config
-from apprentice.evaluation.eval_cli import load_tasks
+from apprentice.config.models import load_config
+from apprentice.cli.eval_render import load_tasks
 from apprentice.evaluation.harness import RESULTS_FILE, EvalStamp, evaluate, read_rows
 
 

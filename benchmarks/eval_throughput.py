@@ -20,7 +20,7 @@ from pathlib import Path
 
 from apprentice.agent.loop import LoopConfig
 from apprentice.base.tiny import build_tiny_base
-from apprentice.evaluation.eval_cli import local_factory
+from apprentice.cli.eval_render import local_factory
 from apprentice.evaluation.harness import EvalStamp, evaluate
 from apprentice.tasks.task import RepoRef, Task
 

@@ -20,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from apprentice.data.jsonl import read_tasks
+from apprentice.data.records import read_tasks
 from apprentice.data.quality import check_trajectories
 from apprentice.data.trajectories import gold_trajectories
 from apprentice.tasks.task import RepoRef, Task

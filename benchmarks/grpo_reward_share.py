@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from apprentice.config import load_config
+from apprentice.config.models import load_config
 from apprentice.data.diffs import fix_from_bug
 from apprentice.stages import grpo
 from apprentice.stages.common import Hardware

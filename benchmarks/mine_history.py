@@ -25,9 +25,9 @@ from pathlib import Path
 from pydriller import Repository
 
 from apprentice.languages.registry import get_language
-from apprentice.tasks import commit_git
-from apprentice.tasks.commit_filter import CommitFacts, drop_reason
-from apprentice.tasks.commits import mine_commits
+from apprentice.tasks.history import git as commit_git
+from apprentice.tasks.history.commit_filter import CommitFacts, drop_reason
+from apprentice.tasks.history.mine import mine_commits
 
 MODULES = ("textwrap", "heapq", "bisect", "fnmatch", "shlex", "getopt", "colorsys", "quopri", "calendar",
            "string", "glob", "keyword", "operator", "statistics", "fractions", "base64", "csv", "json/__init__",

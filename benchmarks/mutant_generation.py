@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 from apprentice.tasks import corpus
-from apprentice.tasks.mutate import MutationStats, mutants_for_repo, parser_for
+from apprentice.tasks.mutation.engine import MutationStats, mutants_for_repo, parser_for
 
 
 def _best_of(repeat: int, run) -> tuple[float, object]:

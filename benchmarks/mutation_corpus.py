@@ -17,7 +17,7 @@ from pathlib import Path
 
 from apprentice.languages.language import missing_tools
 from apprentice.languages.registry import get_language
-from apprentice.tasks.mutation_campaign import STDLIB, CampaignConfig, CampaignSummary, log_path, run_campaign
+from apprentice.tasks.mutation.campaign import STDLIB, CampaignConfig, CampaignSummary, log_path, run_campaign
 
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures" / "mutation"
 LANGUAGES = ("python", "go", "rust", "typescript")

@@ -2,7 +2,7 @@
 
 Both work on the same standard-library module laid out with its own tests (`build_corpus_repo`),
 on this machine, one after the other (apprentice validates python mutants in batches: one
-sandboxed pytest start per batch, a fork per mutant; `tasks/batch_validate.py`); the figure is killed mutants per minute of wall time
+sandboxed pytest start per batch, a fork per mutant; `tasks/mutation/batch_validation.py`); the figure is killed mutants per minute of wall time
 (setup, clean run, coverage and all), and distinct killed mutants per function.
 
     python -m venv /tmp/mutmut-venv && /tmp/mutmut-venv/bin/pip install 'mutmut>=3' pytest
@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from apprentice.tasks.corpus import build_corpus_repo
-from apprentice.tasks.mutation_campaign import CampaignConfig, iter_tasks, log_path, run_campaign
+from apprentice.tasks.mutation.campaign import CampaignConfig, iter_tasks, log_path, run_campaign
 
 MUTMUT_CONFIG = """
 [tool.mutmut]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from trl import SFTConfig
 
-from apprentice.config import load_config
+from apprentice.config.models import load_config
 from apprentice.stages import sft
 from apprentice.stages.common import attach_lora, common_training_args
 from apprentice.stages.result import StageInputs

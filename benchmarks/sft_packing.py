@@ -27,7 +27,7 @@ from pathlib import Path
 from apprentice.agent.trajectory import Trajectory
 from apprentice.base.load import load_base
 from apprentice.base.tiny import build_tiny_base
-from apprentice.config import load_config
+from apprentice.config.models import load_config
 from apprentice.stages.common import Hardware, attach_lora, load_for_training
 from apprentice.stages.sft import sft_arguments
 from apprentice.stages.sft_data import read_trajectories, tokenized_dataset

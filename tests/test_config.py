@@ -2,7 +2,7 @@
 
 import pytest
 
-from apprentice.config import RunConfig, dump_config, load_config, parse_override, split_config_argument
+from apprentice.config.models import RunConfig, dump_config, load_config, parse_override, split_config_argument
 from apprentice.errors import ConfigError
 
 

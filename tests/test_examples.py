@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from apprentice.config import load_config
+from apprentice.config.models import load_config
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
 

@@ -14,11 +14,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from apprentice.agent.backends import Reply
-from apprentice.agent.run_cli import agent_run_from_cli, capture_file
+from apprentice.cli.agent import agent_run_from_cli, capture_file
 from apprentice.agent.trajectory import Trajectory
-from apprentice.cli_flywheel import flywheel_app
+from apprentice.cli.flywheel import flywheel_app
 from apprentice.errors import FlywheelError
-from apprentice.flywheel import (
+from apprentice.flywheel.curate import (
     Interaction,
     InteractionLog,
     curate,
@@ -28,7 +28,7 @@ from apprentice.flywheel import (
     round_sft_data,
     stats_text,
 )
-from apprentice.flywheel_secrets import conversation_hash
+from apprentice.flywheel.secrets import conversation_hash
 
 TASK_FILE = Path(__file__).resolve().parent / "fixtures" / "repos" / "python" / "task.json"
 PASSED = {"tests_complete": True, "tests": [{"id": "t::a", "status": "passed"}], "tests_failed": [], "tamper_flags": []}
@@ -102,7 +102,7 @@ def router_registry(tiny_base, tmp_path_factory):
     from apprentice.artifacts import hash_path
     from apprentice.base.load import load_base
     from apprentice.base.lora import lora_config_for
-    from apprentice.registry import Registry
+    from apprentice.registry.registry import Registry
     from apprentice.stages.result import write_adapter_origin
 
     root, base_hash = tmp_path_factory.mktemp("flywheel-router"), hash_path(tiny_base)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from apprentice.artifacts import read_meta, write_meta
-from apprentice.config import RunConfig, dump_config, load_config
+from apprentice.config.models import RunConfig, dump_config, load_config
 from apprentice.errors import GateError
 from apprentice.gates import GateVerdict, check_stage, enforce, evaluate, reward_window, thresholds_for
 

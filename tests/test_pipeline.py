@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from apprentice import pipeline
-from apprentice.config import load_config
-from apprentice.registry import Registry
+from apprentice.pipeline import run as pipeline
+from apprentice.config.models import load_config
+from apprentice.registry.registry import Registry
 
 FIXTURE_REPO = Path(__file__).resolve().parent / "fixtures" / "mutation" / "python"
 
@@ -75,7 +75,7 @@ def test_a_failed_gate_stops_the_chain_with_the_reason(tmp_path):
 def test_flywheel_round_two_trains_from_production_on_curated_data(tmp_path):
     from apprentice.agent.trajectory import Trajectory
     from apprentice.artifacts import hash_path
-    from apprentice.flywheel import InteractionLog, agent_interaction, curate_run, interactions_path
+    from apprentice.flywheel.curate import InteractionLog, agent_interaction, curate_run, interactions_path
 
     config = load_config(None, [f"runs_dir={tmp_path}", "name=micro", *MICRO, "pretrain.enabled=false"])
     pipeline.run(config, force=True)

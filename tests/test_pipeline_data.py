@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 from fixture_tasks import fixture_task  # noqa: E402
 
-from apprentice.pipeline_data import spread_over_files  # noqa: E402
+from apprentice.pipeline.data_steps import spread_over_files  # noqa: E402
 
 
 def _task_in(path: str, number: int):

@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from apprentice.config import load_config
+from apprentice.config.models import load_config
 from apprentice.evaluation.harness import EvalSummary
-from apprentice.pipeline_eval import learning_signal
+from apprentice.pipeline.eval_steps import learning_signal
 
 
 def evaluated(accuracy: float | None, reward: float | None) -> EvalSummary:

@@ -11,8 +11,8 @@ import yaml
 from rich.console import Console
 
 from apprentice.errors import RegistryError
-from apprentice.registry import Registry, register_and_maybe_promote
-from apprentice.registry_cli import (
+from apprentice.registry.registry import Registry, register_and_maybe_promote
+from apprentice.cli.registry_render import (
     export_from_cli,
     list_from_cli,
     open_registry,

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from apprentice.errors import RegistryError
-from apprentice.registry import Registry
+from apprentice.registry.registry import Registry
 
 TARGETS = ("python", "rust", "typescript", "go")
 # The only refusals a healthy registry may answer these calls with.

@@ -1,3 +1,3 @@
-from apprentice.cli import main
+from apprentice.cli.app import main
 
 main()

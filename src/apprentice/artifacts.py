@@ -159,3 +159,110 @@ def is_done(artifact: Path, inputs: Mapping[str, str]) -> bool:
     if not (artifact / DONE_FILE).exists() or not (artifact / META_FILE).exists():
         return False
     return read_meta(artifact).get("inputs") == dict(inputs)
+
+
+PRETRAIN_STAGE = ("base", "pretrain")  # the pretrained base is a stage of the pseudo-target "base"
+
+
+class RunDir:
+    """Every path of a run directory `runs/<name>/`, named once: no other module joins run paths.
+
+        run.yaml  base/ (or base/POINTER)  tasks/<target>/  data/<target>/  stages/<target>/<stage>/
+        eval/<target>/<version>/  flywheel/  registry.db  report.html
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.root)!r})"
+
+    @property
+    def config_file(self) -> Path:
+        """`run.yaml`: the resolved config the run was started with."""
+        return self.root / "run.yaml"
+
+    @property
+    def base_dir(self) -> Path:
+        """`base/`: the embedded base built here, or the directory holding the POINTER to the user's."""
+        return self.root / "base"
+
+    @property
+    def base_pointer(self) -> Path:
+        """`base/POINTER`: one line naming the user's base directory (absent for the embedded base)."""
+        return self.base_dir / "POINTER"
+
+    def pointed_base(self) -> Path:
+        """The user's base named by `base/POINTER`, else `base/` itself (the embedded base)."""
+        pointer = self.base_pointer
+        return Path(pointer.read_text(encoding="utf-8").strip()) if pointer.is_file() else self.base_dir
+
+    @property
+    def pretrained_model(self) -> Path:
+        """`stages/base/pretrain/model/`: the base after the pretrain stage (absent when it is skipped)."""
+        return self.stage_dir(*PRETRAIN_STAGE) / "model"
+
+    def trained_base(self) -> Path | None:
+        """The base the run's adapters were trained on: the pretrained model, else the pointed or embedded
+        base; None when the run has no base yet."""
+        if self.pretrained_model.is_dir():
+            return self.pretrained_model
+        base = self.pointed_base()
+        return base if self.base_pointer.is_file() or base.is_dir() else None
+
+    def tasks_dir(self, target: str) -> Path:
+        """`tasks/<target>/`: train.jsonl, eval.jsonl, stats.json."""
+        return self.root / "tasks" / target
+
+    def tasks_file(self, target: str, split: str) -> Path:
+        """`tasks/<target>/<split>.jsonl` (split: train or eval)."""
+        return self.tasks_dir(target) / f"{split}.jsonl"
+
+    def data_dir(self, target: str) -> Path:
+        """`data/<target>/`: sft.jsonl, preference.jsonl, grpo.jsonl."""
+        return self.root / "data" / target
+
+    def stage_dir(self, target: str, stage: str, round: int = 1) -> Path:
+        """`stages/<target>/<stage>/`; flywheel rounds 2+ under `stages/<target>/round-<n>/<stage>/`."""
+        if round == 1:
+            return self.root / "stages" / target / stage
+        return self.root / "stages" / target / f"round-{round}" / stage
+
+    @property
+    def stages_root(self) -> Path:
+        """`stages/`: one folder per target (and `base/` for the pretrained model)."""
+        return self.root / "stages"
+
+    @property
+    def eval_root(self) -> Path:
+        """`eval/`: one folder per target."""
+        return self.root / "eval"
+
+    def eval_dir(self, target: str, version: str) -> Path:
+        """`eval/<target>/<version>/`: results.jsonl, metrics.json, report.html."""
+        return self.eval_root / target / version
+
+    @property
+    def flywheel_dir(self) -> Path:
+        """`flywheel/`: interactions.jsonl and the curated rounds `round-<n>/`."""
+        return self.root / "flywheel"
+
+    def flywheel_round_dir(self, round: int) -> Path:
+        """`flywheel/round-<n>/`: report.json and `<target>/{sft,train}.jsonl`."""
+        return self.flywheel_dir / f"round-{round}"
+
+    @property
+    def registry_path(self) -> Path:
+        """`registry.db`: the run's adapter registry (SQLite)."""
+        return self.root / "registry.db"
+
+    def open_registry(self):
+        """The run's `Registry` (created on first use)."""
+        from apprentice.registry.registry import Registry  # the registry imports artifacts, not the reverse
+
+        return Registry(self.registry_path)
+
+    @property
+    def report_file(self) -> Path:
+        """`report.html`: the run's comparison page."""
+        return self.root / "report.html"

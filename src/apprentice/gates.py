@@ -19,7 +19,7 @@ from typing import Any
 from rich.table import Table
 
 from apprentice.artifacts import atomic_write_json, read_meta, write_meta
-from apprentice.config import GatesSection, RunConfig, load_config
+from apprentice.config.models import GatesSection, RunConfig, load_config
 from apprentice.errors import GateError
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from apprentice.agent.run_cli import agent_run_from_cli, load_task_file, message_panel
+from apprentice.cli.agent import agent_run_from_cli, load_task_file, message_panel
 from apprentice.agent.trajectory import Trajectory
 
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"

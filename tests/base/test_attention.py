@@ -91,7 +91,7 @@ def test_a_mask_is_built_only_where_there_is_padding_or_a_cache():
 
 @pytest.mark.parametrize(("cuda", "packing", "expected"), [(False, False, NAME), (True, False, None), (True, True, NAME)])
 def test_training_loads_gpt_oss_with_it_off_cuda_and_for_packed_rows(tiny_base, monkeypatch, cuda, packing, expected):
-    from apprentice.config import load_config
+    from apprentice.config.models import load_config
     from apprentice.stages import common
 
     seen = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fixture_tasks import fixture_task, toolchain_missing
 
-from apprentice.config import DataGate
+from apprentice.config.models import DataGate
 from apprentice.data import gold
 from apprentice.data.diffs import FixSummary
 from apprentice.data.gold import GoldShape, read_arguments

@@ -5,7 +5,7 @@ import pydantic
 import pytest
 from trajectory_factory import call, make_trajectory
 
-from apprentice.config import DataGate
+from apprentice.config.models import DataGate
 from apprentice.data.format_check import format_problems
 from apprentice.data.quality import check_trajectories, meets_requirements, requirement_problems
 

@@ -8,7 +8,7 @@ import pytest
 from grading_fixtures import REPOS
 
 from apprentice.errors import GradingInputError
-from apprentice.grading.cli import grade_from_cli
+from apprentice.cli.grade import grade_from_cli
 
 PYTHON = REPOS / "python"
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from apprentice.errors import ServingError
-from apprentice.registry import Registry
+from apprentice.registry.registry import Registry
 from apprentice.serving.adapters import AdapterPool
 
 METRICS = {"test_pass_rate": 0.5, "tool_call_format_accuracy": 0.99}

@@ -10,7 +10,7 @@ import pytest
 from test_adapters import adapter_dirs, base_hash, promoted_registry  # noqa: F401 (fixtures)
 
 from apprentice.errors import ServingError
-from apprentice.serving.serve_cli import check_exposure, export_vllm, run_base, serve_from_cli
+from apprentice.cli.serve_render import check_exposure, export_vllm, run_base, serve_from_cli
 from apprentice.serving.vllm import lora_rank, vllm_command, vllm_max_lora_rank
 
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from apprentice.agent.trajectory import Trajectory
-from apprentice.config import load_config
+from apprentice.config.models import load_config
 
 TOOLS = (
     {"type": "function", "function": {"name": "read_file", "description": "Read a file of the repository.",

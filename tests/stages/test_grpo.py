@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apprentice.config import load_config
+from apprentice.config.models import load_config
 from apprentice.errors import StageError
 from apprentice.stages import grpo
 from apprentice.stages.grpo_curriculum import TOOL_ROUNDS, ordered_prompts, phase_at, phase_tasks

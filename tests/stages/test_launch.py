@@ -5,7 +5,7 @@ import json
 import pytest
 from stage_data import small_config, write_trajectories
 
-from apprentice.config import dump_config
+from apprentice.config.models import dump_config
 from apprentice.errors import StageError
 from apprentice.stages.launch import launch_command, run_launched
 from apprentice.stages.result import StageInputs

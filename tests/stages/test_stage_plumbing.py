@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from apprentice.config import LoraSection
+from apprentice.config.models import LoraSection
 from apprentice.errors import StageError
 from apprentice.stages.common import Hardware, load_for_training, resource_errors
 from apprentice.stages.result import STARTED_FILE, StageInputs, last_checkpoint, prepare_stage_dir

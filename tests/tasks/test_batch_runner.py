@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from apprentice.languages.registry import get_language
-from apprentice.tasks.batch_validate import batches, validate_batch
-from apprentice.tasks.mutate import Mutant, mutants_for_repo
-from apprentice.tasks.validate import WorkerWorkspace, run_baseline, validate_mutant
+from apprentice.tasks.mutation.batch_validation import batches, validate_batch
+from apprentice.tasks.mutation.engine import Mutant, mutants_for_repo
+from apprentice.tasks.mutation.validation import WorkerWorkspace, run_baseline, validate_mutant
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mutation"
 
@@ -131,7 +131,7 @@ def test_edits_a_code_swap_cannot_reproduce_run_alone(tiny):
 
 
 def test_campaign_log_says_which_verdicts_were_batched(tmp_path):
-    from apprentice.tasks.mutation_campaign import CampaignConfig, log_path, run_campaign
+    from apprentice.tasks.mutation.campaign import CampaignConfig, log_path, run_campaign
 
     out = tmp_path / "tasks.jsonl"
     summary = run_campaign(CampaignConfig(FIXTURES / "python", "python", out, max_tasks=4, workers=1))

@@ -10,8 +10,8 @@ import pytest
 from apprentice.errors import CommitMiningError
 from apprentice.grading.grade import grade
 from apprentice.sandbox import Limits
-from apprentice.tasks import commit_git
-from apprentice.tasks.commits import mine_commits, stats_path
+from apprentice.tasks.history import git as commit_git
+from apprentice.tasks.history.mine import mine_commits, stats_path
 from apprentice.tasks.task import Task
 
 CALC = '''def add(a, b):
@@ -151,7 +151,7 @@ def test_commit_whose_fixed_tests_cannot_run_is_counted(tmp_path):
 def test_cli_summary_counts_seen_dropped_and_validated(history, tmp_path):
     from rich.console import Console
 
-    from apprentice.tasks.history_cli import mine_from_cli
+    from apprentice.cli.tasks_history import mine_from_cli
 
     repo, _ = history
     text = mine_from_cli(repo, "python", tmp_path / "t.jsonl", None, Console(quiet=True))

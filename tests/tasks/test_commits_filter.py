@@ -3,7 +3,7 @@
 import pytest
 
 from apprentice.languages.registry import get_language
-from apprentice.tasks.commit_filter import (
+from apprentice.tasks.history.commit_filter import (
     DROP_REASONS,
     ChangedFile,
     CommitFacts,

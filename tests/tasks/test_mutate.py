@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from apprentice.errors import MutationError, UnknownNameError
-from apprentice.tasks.mutate import (
+from apprentice.tasks.mutation.engine import (
     Mutant,
     MutationStats,
     changed_lines,
@@ -19,7 +19,7 @@ from apprentice.tasks.mutate import (
     parser_for,
     rules_for,
 )
-from apprentice.tasks.mutation_operators import function_units
+from apprentice.tasks.mutation.operators import function_units
 
 PYTHON = '''\
 LIMIT = 1 + 2

@@ -5,8 +5,8 @@ import subprocess
 from collections import Counter
 
 from apprentice.tasks import corpus
-from apprentice.tasks.mutate import MutationStats, mutants_for_repo
-from apprentice.tasks.mutation_operators import OPERATORS
+from apprentice.tasks.mutation.engine import MutationStats, mutants_for_repo
+from apprentice.tasks.mutation.operators import OPERATORS
 
 # Small training modules whose mutants, together, cover every operator (a few seconds in all).
 MODULES = ("heapq", "getopt", "quopri")

@@ -4,7 +4,7 @@ import pytest
 
 from apprentice.errors import ValidationError
 from apprentice.languages.language import TestCase
-from apprentice.tasks.mutant_tasks import reverse_diff
+from apprentice.tasks.mutation.records import reverse_diff
 from apprentice.tasks.statement import failure_message, short_test_name, task_statement
 
 

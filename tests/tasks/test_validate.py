@@ -11,10 +11,10 @@ from apprentice.grading.grade import grade
 from apprentice.languages.language import TestCase
 from apprentice.languages.registry import get_language
 from apprentice.sandbox import SandboxResult
-from apprentice.tasks.mutant_tasks import reverse_diff
-from apprentice.tasks.mutate import Mutant
-from apprentice.tasks.mutation_campaign import CampaignConfig, iter_tasks, log_path, run_campaign
-from apprentice.tasks.validate import judge
+from apprentice.tasks.mutation.records import reverse_diff
+from apprentice.tasks.mutation.engine import Mutant
+from apprentice.tasks.mutation.campaign import CampaignConfig, iter_tasks, log_path, run_campaign
+from apprentice.tasks.mutation.validation import judge
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mutation"
 
@@ -121,7 +121,7 @@ def test_a_repository_without_tests_is_refused(tmp_path):
 
 
 def test_stats_report_counts_duplicates_and_the_data_gate(python_campaign):
-    from apprentice.config import DataGate
+    from apprentice.config.models import DataGate
     from apprentice.tasks.stats import gate_problems, render_stats, task_stats
 
     summary, tasks = python_campaign

@@ -7,8 +7,8 @@ import pytest
 from apprentice.grading.grade import grade
 from apprentice.languages.language import missing_tools
 from apprentice.languages.registry import get_language
-from apprentice.tasks.mutant_tasks import reverse_diff
-from apprentice.tasks.mutation_campaign import CampaignConfig, iter_tasks, run_campaign
+from apprentice.tasks.mutation.records import reverse_diff
+from apprentice.tasks.mutation.campaign import CampaignConfig, iter_tasks, run_campaign
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "mutation"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apprentice.agent.trajectory import Trajectory
-from apprentice.data.jsonl import read_trajectories, write_lines
+from apprentice.data.records import read_trajectories, write_lines
 from apprentice.data.quality import conversation_key
 from apprentice.errors import DataError
 

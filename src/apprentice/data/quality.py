@@ -1,6 +1,6 @@
 """The data-quality gates of SPEC §6 over a set of trajectories, one verdict per gate.
 
-Two kinds of gate, thresholds from `apprentice.config.DataGate`:
+Two kinds of gate, thresholds from `apprentice.config.models.DataGate`:
 - requirements every trajectory must meet: 3-7 assistant turns, at least one thinking block,
   at least two tool calls, a valid chat format, no duplicate conversation;
 - dataset shares: ≥80% with 2+ tool calls, average turns ≥3, 100% valid format, 0 duplicates.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from apprentice.agent.trajectory import Trajectory
-from apprentice.config import DataGate
+from apprentice.config.models import DataGate
 from apprentice.data.format_check import count_thinking_blocks, count_tool_calls, count_turns, format_problems
 
 EXAMPLES_SHOWN = 3  # offending trajectories named per failing gate

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from apprentice.agent.backends import Backend
 from apprentice.agent.loop import LoopConfig, run_episode
 from apprentice.agent.trajectory import Trajectory
-from apprentice.config import DataGate
+from apprentice.config.models import DataGate
 from apprentice.data.gold import DEFAULT_SHAPE, Built, GoldShape, build_gold, not_green
 from apprentice.data.prompts import developer_prompt
 from apprentice.data.quality import conversation_key, requirement_problems

@@ -293,7 +293,7 @@ class TreeSitterIndex:
     """What a repository mentions (every identifier in its source) and declares as dependencies."""
 
     def __init__(self, language: str, repo_dir: Path, extensions: tuple[str, ...]):
-        from apprentice.tasks.mutate import parser_for
+        from apprentice.tasks.mutation.engine import parser_for
 
         self.language, self.repo_dir, self.parser = language, repo_dir, parser_for(language)
         self.mentioned: set[str] = set()

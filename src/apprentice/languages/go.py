@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from apprentice.languages.language import Command, Language, RunContext, TestCase, Tool
-from apprentice.tasks.mutation_rules import (
+from apprentice.languages.mutation_rules import (
     ARITHMETIC,
     AUGMENTED,
     BOOLEANS,
@@ -60,7 +60,7 @@ def lint_commands(context: RunContext) -> tuple[Command, ...]:
     return tuple(commands)
 
 
-# The tree-sitter mutation rules of this grammar (tasks/mutate.py applies them).
+# The tree-sitter mutation rules of this grammar (tasks/mutation/engine.py applies them).
 MUTATION_RULES = MutationRules(
     language="go",
     grammar=("tree_sitter_go", "language"),

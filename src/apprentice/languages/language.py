@@ -2,7 +2,7 @@
 
 A language is data, not a class tree: one frozen dataclass filled in by one module per language
 (`python.py`, `rust.py`, ...), whose parsers and command builders are plain functions. Adding a
-language is adding one such module and one line in `registry.py`.
+language is adding one such module and one line in `registry/registry.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apprentice.tasks.mutation_rules import MutationRules
+from apprentice.languages.mutation_rules import MutationRules
 
 # Per-test verdicts as the test runner itself reported them. Only "passed" counts as a pass.
 TEST_STATUSES = ("passed", "failed", "error", "skipped")
@@ -70,7 +70,7 @@ class Language:
     Command builders take a `RunContext` and return an argv tuple (or `None`: the step does not
     apply). `read_tests(stdout, report_path)` turns the runner's own report into `TestCase`s;
     `test_key(task_test_id)` maps a task's test id onto the ids `read_tests` returns.
-    `mutation` holds the tree-sitter rules the generic mutation operators apply (tasks/mutate.py).
+    `mutation` holds the tree-sitter rules the generic mutation operators apply (tasks/mutation/engine.py).
     """
 
     name: str

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from apprentice.languages.junit import pytest_key, read_pytest_junit
 from apprentice.languages.language import Canary, Command, Language, RunContext, Tool
-from apprentice.tasks.mutation_rules import ARITHMETIC, AUGMENTED, BOUNDARY, COMPARISON, MutationRules, frozen
+from apprentice.languages.mutation_rules import ARITHMETIC, AUGMENTED, BOUNDARY, COMPARISON, MutationRules, frozen
 
 _SKIP_DIRS = r"/(\.venv|venv|node_modules|\.git|__pycache__)/"
 
@@ -56,7 +56,7 @@ def canary(token: str) -> Canary:
     )
 
 
-# The tree-sitter mutation rules of this grammar (tasks/mutate.py applies them).
+# The tree-sitter mutation rules of this grammar (tasks/mutation/engine.py applies them).
 MUTATION_RULES = MutationRules(
     language="python",
     grammar=("tree_sitter_python", "language"),

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from apprentice.languages.language import Command, Language, RunContext, TestCase, Tool
-from apprentice.tasks.mutation_rules import (
+from apprentice.languages.mutation_rules import (
     ARITHMETIC,
     AUGMENTED,
     BOOLEANS,
@@ -52,7 +52,7 @@ def lint_commands(context: RunContext) -> tuple[Command, ...]:
     )
 
 
-# The tree-sitter mutation rules of this grammar (tasks/mutate.py applies them).
+# The tree-sitter mutation rules of this grammar (tasks/mutation/engine.py applies them).
 MUTATION_RULES = MutationRules(
     language="rust",
     grammar=("tree_sitter_rust", "language"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from apprentice.languages.junit import read_node_junit
 from apprentice.languages.language import Command, Language, RunContext, Tool, cache_dir
-from apprentice.tasks.mutation_rules import (
+from apprentice.languages.mutation_rules import (
     ARITHMETIC,
     AUGMENTED,
     BOOLEANS,
@@ -63,7 +63,7 @@ def lint_commands(context: RunContext) -> tuple[Command, ...]:
     return ((context.tools["eslint"], "--max-warnings", "0", *touched),)
 
 
-# The tree-sitter mutation rules of this grammar (tasks/mutate.py applies them).
+# The tree-sitter mutation rules of this grammar (tasks/mutation/engine.py applies them).
 MUTATION_RULES = MutationRules(
     language="typescript",
     grammar=("tree_sitter_typescript", "language_typescript"),

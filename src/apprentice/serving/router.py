@@ -32,9 +32,9 @@ from starlette.exceptions import HTTPException
 from apprentice.agent.backends import LocalBackend, Reply
 from apprentice.agent.chat import render_prompt
 from apprentice.errors import RegistryError, ServingError
-from apprentice.flywheel import InteractionLog, router_interaction
+from apprentice.flywheel.curate import InteractionLog, router_interaction
 from apprentice.languages.registry import LANGUAGES
-from apprentice.registry import Registry
+from apprentice.registry.registry import Registry
 from apprentice.serving import openai_api as wire
 from apprentice.serving.adapters import AdapterPool
 

@@ -23,7 +23,7 @@ from transformers import TrainerCallback
 from apprentice.base.attention import fused_attention_for
 from apprentice.base.load import load_base, read_model_config
 from apprentice.base.lora import lora_config_for, require_expert_lora
-from apprentice.config import LoraSection
+from apprentice.config.models import LoraSection
 from apprentice.errors import StageError
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from apprentice.agent.backends import stop_token_ids
 from apprentice.agent.chat import chat_format
 from apprentice.agent.tools import TOOL_SCHEMAS
-from apprentice.config import RunConfig
+from apprentice.config.models import RunConfig
 from apprentice.data.prompts import developer_prompt
 from apprentice.errors import StageError
 from apprentice.gates import evaluate

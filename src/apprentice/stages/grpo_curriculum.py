@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from transformers import TrainerCallback
 
-from apprentice.config import CurriculumPhase, GrpoSection
+from apprentice.config.models import CurriculumPhase, GrpoSection
 from apprentice.tasks.task import Task
 
 # Phase complexity -> the task difficulty tiers it draws from (Task.difficulty 1-4).

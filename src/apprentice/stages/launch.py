@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from apprentice.config import RunConfig, load_config
+from apprentice.config.models import RunConfig, load_config
 from apprentice.errors import StageError
 from apprentice.stages.result import (
     ADAPTER_DIR,

@@ -11,7 +11,7 @@ import shutil
 from typing import Any, Literal
 
 from apprentice.artifacts import atomic_directory
-from apprentice.config import RunConfig
+from apprentice.config.models import RunConfig
 from apprentice.errors import StageError
 from apprentice.stages.result import (
     ADAPTER_DIR,

@@ -20,7 +20,7 @@ from typing import Any
 from transformers import TrainerCallback
 from trl import DPOTrainer
 
-from apprentice.config import RunConfig
+from apprentice.config.models import RunConfig
 from apprentice.errors import StageError
 from apprentice.gates import evaluate
 from apprentice.stages.common import (

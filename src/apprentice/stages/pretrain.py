@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from apprentice.artifacts import atomic_directory, is_done, mark_done
-from apprentice.config import RunConfig
+from apprentice.config.models import RunConfig
 from apprentice.stages.common import common_training_args, logged, resource_errors, show_progress, tail_mean
 from apprentice.stages.corpus_data import corpus_files, curriculum_blocks, token_stream
 from apprentice.stages.result import (

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from apprentice.artifacts import atomic_write_json
-from apprentice.config import RunConfig
+from apprentice.config.models import RunConfig
 from apprentice.gates import evaluate
 from apprentice.stages.common import (
     Hardware,

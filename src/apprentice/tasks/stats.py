@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from apprentice.config import DataGate
-from apprentice.tasks.mutate import changed_lines
-from apprentice.tasks.mutation_campaign import iter_tasks, log_path
+from apprentice.config.models import DataGate
+from apprentice.tasks.mutation.engine import changed_lines
+from apprentice.tasks.mutation.campaign import iter_tasks, log_path
 
 
 @dataclass(frozen=True)

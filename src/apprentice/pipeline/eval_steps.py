@@ -1,0 +1,147 @@
+"""The end of a target's chain: evaluate on held-out tasks, register the adapter, promote it or not.
+
+    evaluate_version(config, target, base_dir, "base", None)         # once per target
+    evaluate_version(config, target, base_dir, "grpo", grpo_adapter)  # each configured stage
+    register_final(config, target, grpo_adapter, gates_passed, force)
+
+Evaluations resume like stages: `eval/<target>/<version>/` keeps its rows under a stamp (adapter,
+base hash, task-set hash), so a second run re-reads them instead of playing the episodes again.
+Registration follows the registry's rule: promoted when every gate passed and the evaluation
+shows no regression against production. `apprentice run --force` also forces the promotion and
+records why, so a forced demo still ends with a served adapter.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from apprentice.agent.loop import LoopConfig
+from apprentice.artifacts import atomic_write_json, hash_path
+from apprentice.config.models import RunConfig
+from apprentice.cli.eval_render import load_tasks, local_factory
+from apprentice.evaluation.harness import METRICS_FILE, BackendFactory, EvalStamp, EvalSummary, evaluate
+from apprentice.evaluation.report import render_comparison, render_report
+from apprentice.registry.registry import Registry, register_and_maybe_promote
+
+HEADLINE = ("tool_call_format_accuracy", "test_pass_rate", "build_pass_rate")
+# The learning signal along the chain: held-out tool-call format accuracy and mean reward per evaluated version.
+# A stage regresses when it loses more than 5% of the previous evaluated version's value: a relative drop for the
+# accuracy (a share), and 5% of the reward's range (-1 to 1, so 0.1) for the reward, which may be negative.
+SIGNAL_TOLERANCE = {"tool_call_format_accuracy": 0.05, "mean_reward": 0.1}
+
+
+def evaluate_version(config: RunConfig, target: str, base_dir: Path, version: str, adapter: Path | None) -> EvalSummary:
+    """Evaluate `adapter` (None: the base alone) on the target's held-out tasks into eval/<target>/<version>/."""
+    settings = config.eval
+    tasks = load_tasks(config.run_dir / "tasks" / target / "eval.jsonl")[: settings.max_tasks]
+    stamp = EvalStamp.build(target, version, adapter, base_dir, tasks)
+    out_dir = config.run_dir / "eval" / target / eval_label(config, version)
+    loop = LoopConfig(max_turns=settings.max_turns, max_new_tokens=settings.max_new_tokens)
+    summary = evaluate(tasks, _lazy(base_dir, adapter, settings.max_new_tokens), out_dir, stamp,
+                       settings.attempts, settings.workers, loop, production_metrics=None)
+    render_report(out_dir)
+    return summary
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering the chain's adapter did, as one summary line; `skipped` when nothing changed."""
+
+    line: str
+    skipped: bool
+
+
+def eval_label(config: RunConfig, version: str) -> str:
+    """The eval directory of a version: `grpo`, or `round-2-grpo` in a flywheel round (the base is shared)."""
+    return version if version == "base" or config.round == 1 else f"round-{config.round}-{version}"
+
+
+def register_final(config: RunConfig, target: str, adapter: Path, version: str, gates_passed: bool,
+                   force: bool, data_hash: str = "") -> Registration:
+    """Register the chain's last adapter with its evaluation; promote it when allowed (or forced)."""
+    registry = Registry.for_run(config.run_dir)
+    before = registry.find_registered(target, hash_path(adapter))
+    metrics = config.run_dir / "eval" / target / eval_label(config, version) / METRICS_FILE
+    parent = registry.production().get(target) if config.round > 1 else None
+    record, production, why = register_and_maybe_promote(
+        registry, target, adapter, metrics if metrics.exists() else None, gates_passed, str(config.run_dir),
+        data_hash=data_hash, parent=parent.version if parent is not None else None)
+    if not production and force:
+        record = registry.promote(record.version, force=True, reason=f"apprentice run --force: {why}")
+        line = f"{record.version} production (forced: {why})"
+    else:
+        line = f"{record.version} {'production' if production else record.status}: {why}"
+    render_comparison(config.run_dir)
+    unchanged = before is not None and (before.status, before.metrics) == (record.status, record.metrics)
+    return Registration(line, unchanged)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Held-out format accuracy and mean reward per evaluated version, and the stages that regressed."""
+
+    values: dict[str, dict[str, float | None]]
+    regressions: list[str]
+
+    @property
+    def line(self) -> str:
+        """One line for the run summary: each metric through the chain, then the verdict."""
+        parts = []
+        for name, label, shown in (("tool_call_format_accuracy", "format", "{:.0%}"), ("mean_reward", "reward", "{:.2f}")):
+            chain = [f"{version} {'n/a' if v[name] is None else shown.format(v[name])}" for version, v in self.values.items()]
+            parts.append(f"{label} " + " -> ".join(chain))
+        verdict = "; ".join(self.regressions) if self.regressions else "no stage regresses the one before by more than 5%"
+        return f"{'; '.join(parts)}; {verdict}"
+
+
+def learning_signal(config: RunConfig, target: str, summaries: dict[str, EvalSummary]) -> Signal:
+    """Compare each evaluated version with the one before it (chain order); written to eval/<target>/signal.json
+    (round-N-signal.json in a flywheel round)."""
+    values = {version: {"tool_call_format_accuracy": metric_value(summary, "tool_call_format_accuracy"),
+                        "mean_reward": summary.metrics.get("mean_reward")}
+              for version, summary in summaries.items()}
+    regressions = []
+    versions = list(values)
+    for before, after in zip(versions, versions[1:], strict=False):
+        for name, tolerance in SIGNAL_TOLERANCE.items():
+            old, new = values[before][name], values[after][name]
+            if old is None or new is None:
+                continue
+            allowed = tolerance * old if name == "tool_call_format_accuracy" else tolerance
+            if old - new > allowed + 1e-9:
+                regressions.append(f"{after} regresses {name.replace('_', ' ')} {old:.3g} -> {new:.3g}")
+    signal = Signal(values, regressions)
+    atomic_write_json(config.run_dir / "eval" / target / f"{eval_label(config, 'signal')}.json",
+                      {"chain": [{"version": version, **value} for version, value in values.items()],
+                       "regressions": regressions, "tolerance": SIGNAL_TOLERANCE})
+    return signal
+
+
+def metric_value(summary: EvalSummary, name: str) -> float | None:
+    """One SPEC §7 metric's value from an evaluation's metrics.json (None when it could not be computed)."""
+    return (summary.metrics.get("metrics", {}).get(name) or {}).get("value")
+
+
+def headline(summary: EvalSummary) -> str:
+    """The few metrics that say whether the agent works, for the run summary."""
+    parts = []
+    for name in HEADLINE:
+        value = metric_value(summary, name)
+        parts.append(f"{name.replace('_', ' ')} {'n/a' if value is None else f'{value:.0%}'}")
+    reward = summary.metrics.get("mean_reward")
+    return ", ".join(parts + [f"mean reward {'n/a' if reward is None else f'{reward:.2f}'}"])
+
+
+def _lazy(base_dir: Path, adapter: Path | None, max_new_tokens: int) -> BackendFactory:
+    """A backend factory that loads the model on the first episode: a finished evaluation loads nothing."""
+    lock, loaded = threading.Lock(), []
+
+    def factory(temperature: float, seed: int):
+        with lock:
+            if not loaded:
+                loaded.append(local_factory(base_dir, adapter, max_new_tokens))
+        return loaded[0](temperature, seed)
+
+    return factory
