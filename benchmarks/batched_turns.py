@@ -6,7 +6,7 @@ Evaluates `--version`'s adapter of a finished run (`make demo` leaves one in run
 first `--tasks` held-out tasks, with the run's own eval settings (turns, tokens per turn), through
 `apprentice.evaluation.harness.evaluate` with `--workers` episodes at once, three ways:
 - eager, one at a time: transformers' eager gpt-oss attention, every turn generated alone, the
-  others waiting on a lock (the harness before session 8; written here as the baseline);
+  others waiting on a lock (the harness before 0644ff1; written here as the baseline);
 - one at a time: the same with `LocalBackend`'s fused sink attention (`base/attention.py`);
 - batched: `eval_cli.local_factory`, the running episodes' turns decoded together per round.
 Each loads the model once; they run in turn for `--rounds` rounds, the order rotating (the
@@ -26,10 +26,11 @@ from pathlib import Path
 from apprentice.agent.backends import LocalBackend, _with_adapter
 from apprentice.agent.batching import GenerationBatcher
 from apprentice.agent.loop import LoopConfig
+from apprentice.artifacts import RunDir
 from apprentice.base.load import load_base
 from apprentice.config.models import load_config
-from apprentice.cli.eval_render import load_tasks
 from apprentice.evaluation.harness import RESULTS_FILE, EvalStamp, evaluate, read_rows
+from apprentice.evaluation.targets import load_tasks
 
 
 def one_at_a_time(model: LocalBackend, max_new_tokens: int):
@@ -76,13 +77,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
     arguments = parser.parse_args()
-    run = arguments.run
-    settings = load_config(run / "run.yaml", []).eval
-    base = run / "stages" / "base" / "pretrain" / "model"
-    adapter = run / "stages" / "python" / arguments.version / "adapter"
+    run = RunDir(arguments.run)
+    settings = load_config(run.config_file, []).eval
+    base = run.pretrained_model
+    adapter = run.stage_dir("python", arguments.version) / "adapter"
     if not adapter.is_dir():
         raise SystemExit(f"no adapter at {adapter}: run `make demo` first or pass --run RUN_DIR")
-    tasks = load_tasks(run / "tasks" / "python" / "eval.jsonl")[: arguments.tasks]
+    tasks = load_tasks(run.tasks_file("python", "eval"))[: arguments.tasks]
     loop = LoopConfig(max_turns=settings.max_turns, max_new_tokens=settings.max_new_tokens)
     stamp = EvalStamp.build("python", arguments.version, adapter, base, tasks)
     tokens = settings.max_new_tokens

@@ -8,7 +8,7 @@ first --modules modules in the sandbox, as grading does (same interpreter, same 
 alternating the two settings within each round and keeping each run's best. It stops if the two
 settings ever report different results (some stdlib tests fail in the copy either way: each task's
 baseline lists the tests that pass). Every mutant validation, replayed gold episode and grade pays
-this start-up once or more. Session 6, 2-core CPU: 1.51x faster over six files, 0.43 s saved per run.
+this start-up once or more. Measured figures: docs/log.md (2026-11-23).
 """
 
 from __future__ import annotations

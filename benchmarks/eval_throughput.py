@@ -20,8 +20,8 @@ from pathlib import Path
 
 from apprentice.agent.loop import LoopConfig
 from apprentice.base.tiny import build_tiny_base
-from apprentice.cli.eval_render import local_factory
 from apprentice.evaluation.harness import EvalStamp, evaluate
+from apprentice.evaluation.targets import local_factory
 from apprentice.tasks.task import RepoRef, Task
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "repos" / "python"

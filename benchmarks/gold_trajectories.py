@@ -20,10 +20,9 @@ import json
 import time
 from pathlib import Path
 
-from apprentice.data.records import read_tasks
 from apprentice.data.quality import check_trajectories
 from apprentice.data.trajectories import gold_trajectories
-from apprentice.tasks.task import RepoRef, Task
+from apprentice.tasks.task import RepoRef, Task, read_tasks
 
 REPOS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "repos"
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from apprentice.artifacts import RunDir
 from apprentice.config.models import load_config
 from apprentice.data.diffs import fix_from_bug
 from apprentice.stages import grpo
@@ -31,10 +32,11 @@ from apprentice.stages.result import StageInputs
 
 def measure(run: Path, steps: int, fixed: bool, work: Path) -> dict:
     """Train `steps` GRPO steps; the reward's seconds, the training seconds and the rollouts graded."""
-    config = load_config(run / "run.yaml", [f"runs_dir={work}", f"grpo.steps={steps}"])
-    parent = run / "stages" / "python" / "preference" / "adapter"
-    inputs = StageInputs("python", work / ("fixed" if fixed else "generated"), run / "stages" / "base" / "pretrain" / "model",
-                         parent if parent.is_dir() else None, run / "tasks" / "python" / "train.jsonl")
+    run_dir = RunDir(run)
+    config = load_config(run_dir.config_file, [f"runs_dir={work}", f"grpo.steps={steps}"])
+    parent = run_dir.stage_dir("python", "preference") / "adapter"
+    inputs = StageInputs("python", work / ("fixed" if fixed else "generated"), run_dir.pretrained_model,
+                         parent if parent.is_dir() else None, run_dir.tasks_file("python", "train"))
     inputs.stage_dir.mkdir(parents=True)
     environments: list = []
     trainer, reward = grpo.setup(config, inputs, grpo.read_tasks(inputs.data, "python"), Hardware(), environments)

@@ -30,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from apprentice.artifacts import METRICS_FILE, RunDir
 from apprentice.evaluation.report import report_from_cli
 
 METRIC_TARGETS = {  # SPEC §7 (python column): name -> (target, direction)
@@ -47,7 +48,7 @@ def write_sample_run(run_dir: Path, seed: int = 0) -> Path:
     for target in ("python", "rust"):
         for step, version in enumerate(VERSIONS):
             name = f"{target}-{version}" if version == "v1" else version
-            _write_evaluation(run_dir / "eval" / target / name, target, name, step, rng)
+            _write_evaluation(RunDir(run_dir).eval_dir(target, name), target, name, step, rng)
     _write_stages(run_dir, rng)
     return run_dir
 
@@ -75,7 +76,7 @@ def _write_evaluation(directory: Path, target: str, version: str, step: int, rng
               "base_hash": f"sha256:{rng.getrandbits(256):064x}",
               "task_set_hash": f"sha256:{rng.getrandbits(256):064x}", "tasks": 6, "attempts": 2,
               "metrics": metrics, "regressions": regressions, "created": f"2025-01-0{step + 1}T12:00:00+00:00"}
-    (directory / "metrics.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    (directory / METRICS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
 
 
 def _episode(target: str, task: int, attempt: int, step: int, rng: random.Random) -> dict:
@@ -113,8 +114,9 @@ def _write_stages(run_dir: Path, rng: random.Random) -> None:
               ("python", "grpo"): {"rewards": [round(-0.15 + 0.04 * s + rng.uniform(-0.05, 0.05), 3) for s in range(12)]},
               ("rust", "sft"): {"train_losses": curve(8.1, 3.6, 36)}}  # no eval_losses: the report notes it
     for (target, stage), metrics in stages.items():
-        (run_dir / "stages" / target / stage).mkdir(parents=True, exist_ok=True)
-        (run_dir / "stages" / target / stage / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+        stage_dir = RunDir(run_dir).stage_dir(target, stage)
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        (stage_dir / METRICS_FILE).write_text(json.dumps(metrics), encoding="utf-8")
 
 
 def screenshot(page: Path, out: Path) -> tuple[float, str, str]:

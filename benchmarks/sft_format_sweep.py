@@ -6,14 +6,8 @@ Trains the SFT stage of the demo config once per STEPS@LR on the same base and t
 prints one JSON line each: seconds, final train loss, last eval loss, format accuracy on
 `--probes` held-out turns (16) and the first parse errors. The baseline is the first point of the sweep, measured
 in the same run. Defaults read the demo run (`runs/demo`: the pretrained miniature and its SFT data).
-Session 2 ran it on an H100 with packing on: 72@3e-3 -> 0%, 200@3e-3 -> 81%, 400@3e-3 -> 87.5%,
-200@6e-3 -> 94% (16 probes). Session 3, 2-core CPU, before thinking was trained (docs/stages.md): the
-demo's 24 tasks from 3 modules, 400@6e-3 -> 62.5% (16 probes); 64 tasks spread over 20 modules,
-300@6e-3 -> 75% and 450@6e-3 -> 100% (24 probes). Session 5, 2-core CPU, one thread per run, all 36 held-out turns
-of the demo's data, `--seed` 0-4: 450@6e-3 -> 50%, 61.1%; 450@4e-3 -> 100%, 91.7% (97.2% run again), 97.2%, 100%,
-100%; 450@3e-3 -> 94.4%. CPU runs are not bit-reproducible: each is one draw. Those runs all began from one
-LoRA (`--seed` moved only the data order then); session 6 varied the LoRA's start too: 100, 91.7, 86.1, 61.1%.
-docs/stages.md has the tables.
+Each point is one draw (CPU runs are not bit-reproducible). The measured sweeps, dated with their
+commands: docs/log.md; the tables: docs/stages.md "Figures".
 """
 
 from __future__ import annotations
@@ -60,7 +54,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="another config override for every point (repeatable), e.g. sft.eval_share=0.15")
     parser.add_argument("--seed", type=int, default=0, help="the stage's seed: data order and the new LoRA's initial "
-                        "weights (before session 6 it moved the data order only; every run began from one LoRA)")
+                        "weights (before 36380e9 it moved the data order only; every run began from one LoRA)")
     parser.add_argument("--train-arg", action="append", default=[], metavar="FIELD=VALUE",
                         help="a TrainingArguments field for every point, e.g. neftune_noise_alpha=5 (JSON value)")
     args = parser.parse_args()

@@ -1,10 +1,11 @@
-"""Run-directory primitives: atomic writes, hashes, meta.json, DONE markers."""
+"""Run-directory primitives: atomic writes, hashes, meta.json, DONE markers, and RunDir's paths."""
 
 import json
 
 import pytest
 
 from apprentice.artifacts import (
+    RunDir,
     atomic_directory,
     atomic_write_json,
     hash_path,
@@ -62,3 +63,59 @@ def test_unwritable_location_is_named(tmp_path):
     blocker.write_text("a file where a directory should be")
     with pytest.raises(RunDirError, match=r"cannot create directory .*file/sub'"):
         atomic_write_json(blocker / "sub" / "a.json", {})
+
+
+def test_run_dir_names_every_path(tmp_path):
+    run = RunDir(tmp_path / "r")
+    root = tmp_path / "r"
+    assert (run.config_file, run.base_dir, run.base_pointer) == (root / "run.yaml", root / "base", root / "base" / "POINTER")
+    assert run.pretrained_model == root / "stages" / "base" / "pretrain" / "model"
+    assert run.tasks_dir("python") == root / "tasks" / "python"
+    assert run.tasks_file("python", "eval") == root / "tasks" / "python" / "eval.jsonl"
+    assert run.data_dir("rust") == root / "data" / "rust"
+    assert (run.stages_root, run.eval_root) == (root / "stages", root / "eval")
+    assert run.eval_dir("python", "python-v3") == root / "eval" / "python" / "python-v3"
+    assert run.signal_file("python") == root / "eval" / "python" / "signal.json"
+    assert run.flywheel_dir == root / "flywheel"
+    assert run.flywheel_round_dir(2) == root / "flywheel" / "round-2"
+    assert (run.registry_path, run.report_file) == (root / "registry.db", root / "report.html")
+    assert RunDir(str(root)).root == root and repr(run) == f"RunDir({str(root)!r})"
+
+
+def test_flywheel_rounds_get_their_own_stage_and_eval_directories(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.stage_dir("python", "sft") == tmp_path / "stages" / "python" / "sft"
+    assert run.stage_dir("python", "sft", round=1) == run.stage_dir("python", "sft")
+    assert run.stage_dir("python", "grpo", round=3) == tmp_path / "stages" / "python" / "round-3" / "grpo"
+    assert run.stage_dir("base", "pretrain", round=2) == tmp_path / "stages" / "base" / "pretrain"  # shared
+    assert run.eval_dir("python", "grpo", round=2) == tmp_path / "eval" / "python" / "round-2-grpo"
+    assert run.eval_dir("python", "base", round=2) == tmp_path / "eval" / "python" / "base"  # shared
+    assert run.signal_file("python", round=2) == tmp_path / "eval" / "python" / "round-2-signal.json"
+    assert run.data_dir("python", round=1) == tmp_path / "data" / "python"
+    assert run.data_dir("python", round=2) == tmp_path / "data" / "python" / "round-2"
+
+
+def test_pointed_base_is_the_pointer_target_else_the_embedded_base(tmp_path):
+    run = RunDir(tmp_path / "r")
+    assert run.pointed_base() == run.base_dir
+    run.base_dir.mkdir(parents=True)
+    run.base_pointer.write_text(f"  {tmp_path / 'user-base'}\n", encoding="utf-8")
+    assert run.pointed_base() == tmp_path / "user-base"
+
+
+def test_trained_base_prefers_pretrained_then_pointer_then_embedded(tmp_path):
+    run = RunDir(tmp_path / "r")
+    assert run.trained_base() is None  # no base yet
+    run.base_dir.mkdir(parents=True)
+    assert run.trained_base() == run.base_dir
+    run.base_pointer.write_text(str(tmp_path / "user-base"), encoding="utf-8")
+    assert run.trained_base() == tmp_path / "user-base"  # named even before it exists: the caller reports it
+    run.pretrained_model.mkdir(parents=True)
+    assert run.trained_base() == run.pretrained_model
+
+
+def test_open_registry_creates_the_run_registry(tmp_path):
+    run = RunDir(tmp_path / "r")
+    registry = run.open_registry()
+    assert registry.path == run.registry_path and run.registry_path.is_file()
+    registry.close()

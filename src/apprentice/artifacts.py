@@ -1,4 +1,8 @@
-"""The run directory: atomic writes, content hashes, `meta.json` and DONE markers.
+"""The run directory: `RunDir` (every path of `runs/<name>/`), atomic writes, content hashes,
+`meta.json` and DONE markers.
+
+`RunDir` is the one place that joins run paths: other modules ask it for `stage_dir(...)`,
+`eval_dir(...)`, `pointed_base()` or `open_registry()` rather than spelling `run_dir / "stages"`.
 
 Every artifact (a base, a dataset, a stage's adapter) is a directory holding `meta.json` (the
 resolved config, the hashes of its inputs, its metrics, the library versions and the project
@@ -16,12 +20,17 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apprentice.errors import RunDirError
 
+if TYPE_CHECKING:  # the registry imports artifacts, so RunDir imports it only when called
+    from apprentice.registry.registry import Registry
+
 META_FILE = "meta.json"
 DONE_FILE = "DONE"
+METRICS_FILE = "metrics.json"  # a stage's curves and an evaluation's report card, each in its own directory
+REPORT_FILE = "report.html"  # the run's comparison page, and an evaluation's own page in its directory
 _TRACKED_LIBRARIES = ("torch", "transformers", "peft", "trl", "tokenizers", "apprentice")
 
 
@@ -169,6 +178,9 @@ class RunDir:
 
         run.yaml  base/ (or base/POINTER)  tasks/<target>/  data/<target>/  stages/<target>/<stage>/
         eval/<target>/<version>/  flywheel/  registry.db  report.html
+
+    Flywheel rounds 2+ train into `stages/<target>/round-<n>/` and evaluate into
+    `eval/<target>/round-<n>-<version>/`, so round 1 stays intact.
     """
 
     def __init__(self, root: Path | str) -> None:
@@ -218,15 +230,23 @@ class RunDir:
         """`tasks/<target>/<split>.jsonl` (split: train or eval)."""
         return self.tasks_dir(target) / f"{split}.jsonl"
 
-    def data_dir(self, target: str) -> Path:
-        """`data/<target>/`: sft.jsonl, preference.jsonl, grpo.jsonl."""
-        return self.root / "data" / target
+    @property
+    def data_root(self) -> Path:
+        """`data/`: one folder per target."""
+        return self.root / "data"
+
+    def data_dir(self, target: str, round: int = 1) -> Path:
+        """`data/<target>/`: sft.jsonl, preference.jsonl, grpo.jsonl; a flywheel round's own data (2+) under
+        `data/<target>/round-<n>/`, so round 1's data stays as it was."""
+        directory = self.data_root / target
+        return directory if round == 1 else directory / f"round-{round}"
 
     def stage_dir(self, target: str, stage: str, round: int = 1) -> Path:
-        """`stages/<target>/<stage>/`; flywheel rounds 2+ under `stages/<target>/round-<n>/<stage>/`."""
-        if round == 1:
-            return self.root / "stages" / target / stage
-        return self.root / "stages" / target / f"round-{round}" / stage
+        """`stages/<target>/<stage>/`; flywheel rounds 2+ under `stages/<target>/round-<n>/<stage>/` so round 1
+        stays intact. The pretrain stage (`stages/base/pretrain/`) is shared by every round."""
+        if round == 1 or (target, stage) == PRETRAIN_STAGE:
+            return self.stages_root / target / stage
+        return self.stages_root / target / f"round-{round}" / stage
 
     @property
     def stages_root(self) -> Path:
@@ -238,9 +258,14 @@ class RunDir:
         """`eval/`: one folder per target."""
         return self.root / "eval"
 
-    def eval_dir(self, target: str, version: str) -> Path:
-        """`eval/<target>/<version>/`: results.jsonl, metrics.json, report.html."""
-        return self.eval_root / target / version
+    def eval_dir(self, target: str, version: str, round: int = 1) -> Path:
+        """`eval/<target>/<version>/`: results.jsonl, metrics.json, report.html; flywheel rounds 2+ under
+        `eval/<target>/round-<n>-<version>/` (the base's evaluation is shared by every round)."""
+        return self.eval_root / target / _round_label(version, round)
+
+    def signal_file(self, target: str, round: int = 1) -> Path:
+        """`eval/<target>/signal.json` (`round-<n>-signal.json` in a flywheel round): the chain's learning signal."""
+        return self.eval_root / target / f"{_round_label('signal', round)}.json"
 
     @property
     def flywheel_dir(self) -> Path:
@@ -256,13 +281,18 @@ class RunDir:
         """`registry.db`: the run's adapter registry (SQLite)."""
         return self.root / "registry.db"
 
-    def open_registry(self):
-        """The run's `Registry` (created on first use)."""
-        from apprentice.registry.registry import Registry  # the registry imports artifacts, not the reverse
+    def open_registry(self) -> "Registry":
+        """The run's `Registry` at `registry.db` (created on first use)."""
+        from apprentice.registry.registry import Registry
 
         return Registry(self.registry_path)
 
     @property
     def report_file(self) -> Path:
         """`report.html`: the run's comparison page."""
-        return self.root / "report.html"
+        return self.root / REPORT_FILE
+
+
+def _round_label(name: str, round: int) -> str:
+    """`name` in round 1 and for the shared base, `round-<n>-<name>` in a later flywheel round."""
+    return name if name == "base" or round == 1 else f"round-{round}-{name}"

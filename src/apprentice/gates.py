@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.table import Table
 
-from apprentice.artifacts import atomic_write_json, read_meta, write_meta
+from apprentice.artifacts import META_FILE, METRICS_FILE, RunDir, atomic_write_json, read_meta, write_meta
 from apprentice.config.models import GatesSection, RunConfig, load_config
 from apprentice.errors import GateError
 
@@ -218,17 +218,17 @@ def grpo_max_reward(metrics: dict[str, Any], section) -> GateCheck:
 def thresholds_for(stage_dir: Path) -> GatesSection:
     """The gate thresholds of the run a stage dir belongs to (runs/<name>/run.yaml), or the defaults."""
     for parent in list(stage_dir.resolve().parents)[:4]:
-        if (parent / "run.yaml").is_file():
-            return load_config(parent / "run.yaml", []).gates
+        if (config_file := RunDir(parent).config_file).is_file():
+            return load_config(config_file, []).gates
     return RunConfig().gates
 
 
 def check_stage(stage_dir: Path, thresholds: GatesSection | None = None) -> GateVerdict:
     """Evaluate the gates of a finished stage dir from its metrics.json (the stage name from meta.json)."""
-    metrics_file = stage_dir / "metrics.json"
+    metrics_file = stage_dir / METRICS_FILE
     if not metrics_file.is_file():
         raise GateError(f"'{stage_dir}' has no metrics.json; run the stage first (or pass a stage directory)")
-    stage = read_meta(stage_dir)["config"].get("stage", stage_dir.name) if (stage_dir / "meta.json").exists() else stage_dir.name
+    stage = read_meta(stage_dir)["config"].get("stage", stage_dir.name) if (stage_dir / META_FILE).exists() else stage_dir.name
     metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
     return evaluate(stage, metrics, thresholds or thresholds_for(stage_dir))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fixture_tasks import fixture_task, toolchain_missing
 
-from apprentice.config.models import DataGate
+from apprentice.config.models import DataGate, SftDataSection
 from apprentice.data import gold
 from apprentice.data.diffs import FixSummary
 from apprentice.data.gold import GoldShape, read_arguments
@@ -136,3 +136,9 @@ def test_misquoted_only_when_the_edit_must_fail():
     # The deeper text is in the file too (SEARCH matches any substring), so it would apply: no misquote.
     assert gold.misquoted(edit, lambda path: "def f(a):\n    if a:\n        return a\n") is None
     assert gold.misquoted("--- a/m.py\n+++ b/m.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n", lambda path: "x = 1\n") is None
+
+
+def test_shape_defaults_and_values_come_from_the_sft_data_section():
+    assert GoldShape() == GoldShape.from_section(SftDataSection())
+    section = SftDataSection(read_margin=3, read_end=False, template_paths=["retry"])
+    assert GoldShape.from_section(section) == GoldShape(read_margin=3, read_end=False, template_paths=("retry",))

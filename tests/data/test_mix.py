@@ -3,7 +3,15 @@
 import pytest
 from trajectory_factory import make_trajectory
 
-from apprentice.data.mix import accumulate, existing_rounds, mix_round, round_path
+from apprentice.data.mix import (
+    accumulate,
+    existing_rounds,
+    mix_round,
+    replay_count,
+    replay_draw,
+    round_path,
+    round_rng,
+)
 from apprentice.errors import DataError
 
 
@@ -52,3 +60,11 @@ def test_bad_replay_share_and_empty_round_are_errors(tmp_path):
         mix_round(tmp_path, 1)
     with pytest.raises(DataError, match="replay share 0.5 is outside"):
         mix_round(tmp_path, 1, replay_share=0.5)
+
+
+def test_replay_count_rounds_half_up_and_the_draw_skips_repeats_of_new_data():
+    assert [replay_count(0.2, new) for new in (2, 6, 10, 17)] == [1, 2, 3, 4]  # 0.5, 1.5, 2.5, 4.25
+    old, repeated = make_trajectory("old", answer="old"), make_trajectory("new", answer="new")
+    replay, wanted = replay_draw([old, repeated], [repeated] * 8, 0.2, round_rng(0, 2))
+    assert replay == [old] and wanted == 2
+    assert round_rng("python", 2).random() == round_rng("python", 2).random() != round_rng("python", 3).random()

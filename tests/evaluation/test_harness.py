@@ -161,7 +161,7 @@ def test_final_patch_replays_only_executed_edits(python_task, python_fix):
 
 
 def test_the_embedded_base_through_the_local_factory(tmp_path, tiny_base, python_task):
-    from apprentice.cli.eval_render import local_factory
+    from apprentice.evaluation.targets import local_factory
 
     factory = local_factory(tiny_base, None, max_new_tokens=8)
     batcher = factory.__self__  # the GenerationBatcher whose episodes the factory hands out
@@ -178,7 +178,8 @@ def test_the_embedded_base_through_the_local_factory(tmp_path, tiny_base, python
 def test_cli_resolution_of_base_adapter_tasks_and_table(tmp_path, python_task):
     from rich.console import Console
 
-    from apprentice.cli.eval_render import load_tasks, metric_table, resolve_base, resolve_target
+    from apprentice.cli.eval import metric_table
+    from apprentice.evaluation.targets import load_tasks, resolve_base, resolve_target
 
     run = tmp_path / "run"
     with pytest.raises(EvaluationError, match="has no base"):

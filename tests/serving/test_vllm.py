@@ -10,7 +10,7 @@ import pytest
 from test_adapters import adapter_dirs, base_hash, promoted_registry  # noqa: F401 (fixtures)
 
 from apprentice.errors import ServingError
-from apprentice.cli.serve_render import check_exposure, export_vllm, run_base, serve_from_cli
+from apprentice.serving.launch import check_exposure, export_vllm, run_base, serve
 from apprentice.serving.vllm import lora_rank, vllm_command, vllm_max_lora_rank
 
 
@@ -52,7 +52,7 @@ def test_public_address_without_api_key_refused_naming_the_flag(run_dir):
         check_exposure(host, None)
     check_exposure("0.0.0.0", "key")
     with pytest.raises(ServingError, match="refusing to serve on 0.0.0.0 without an API key; add --api-key KEY"):
-        serve_from_cli(run_dir, host="0.0.0.0")
+        serve(run_dir, host="0.0.0.0")
 
 
 def test_run_base_must_match_the_adapters_base_hash(tmp_path, run_dir, base_hash):  # noqa: F811

@@ -1,12 +1,14 @@
 """Training stages under `accelerate launch`: the command line, and one real launch of SFT on the CPU."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from stage_data import small_config, write_trajectories
 
 from apprentice.config.models import dump_config
 from apprentice.errors import StageError
+from apprentice.stages import launch
 from apprentice.stages.launch import launch_command, run_launched
 from apprentice.stages.result import StageInputs
 
@@ -43,3 +45,13 @@ def test_sft_under_accelerate_launch_writes_the_stage_the_pipeline_reads(tiny_ba
     metrics = json.loads((config.run_dir / "stages/python/sft/metrics.json").read_text())
     assert metrics["steps"] == result.metrics["steps"] > 0
     assert run_launched(config, "sft", _inputs(config, tiny_base, data)).skipped  # finished: not launched again
+
+
+def test_a_launched_rank_trains_into_the_stage_directory_of_the_round(tmp_path, monkeypatch):
+    config = small_config(f"runs_dir={tmp_path}", "round=2")
+    config.run.root.mkdir(parents=True)
+    config.run.config_file.write_text(dump_config(config))
+    seen = []
+    monkeypatch.setattr(launch, "stage_module", lambda stage: SimpleNamespace(run=lambda c, inputs: seen.append(inputs)))
+    launch.main([str(config.run_dir), "sft", "python", str(tmp_path / "base")])
+    assert seen[0].stage_dir == config.run_dir / "stages" / "python" / "round-2" / "sft"

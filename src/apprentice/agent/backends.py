@@ -15,7 +15,7 @@ from typing import Protocol
 
 from apprentice.agent.chat import parse_completion, render_prompt, stop_strings
 from apprentice.agent.openai_messages import from_openai_message, to_openai_messages
-from apprentice.errors import BackendError
+from apprentice.errors import BackendError, DataError
 
 
 @dataclass(frozen=True)
@@ -175,3 +175,16 @@ class OpenAIBackend:
         usage = completion.usage
         return Reply(message, problem, choice.message.model_dump_json(),
                      usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
+
+
+def make_backend(base_url: str | None, model: str | None, model_dir: Path | None, *, api_key_env: str | None,
+                 temperature: float) -> Backend:
+    """An OpenAI-compatible backend (`base_url` + `model`) or a local one (`model_dir`), exactly one."""
+    if (base_url is None) == (model_dir is None):
+        raise DataError("give either --base-url (with --model) for an OpenAI-compatible server "
+                        "or --model-dir for a local model, not both and not neither")
+    if base_url is not None:
+        if not model:
+            raise DataError("--base-url needs --model (the model name the server serves)")
+        return OpenAIBackend(base_url, model, api_key_env=api_key_env, temperature=temperature)
+    return LocalBackend(model_dir, temperature=temperature)

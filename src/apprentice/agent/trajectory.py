@@ -12,10 +12,11 @@ unknown, missing and mistyped fields raise `TrajectoryFormatError` naming the fi
 
 from __future__ import annotations
 
-import json
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from apprentice.data.records import read_records, record_from_line, record_line
 from apprentice.errors import TrajectoryFormatError
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -47,21 +48,12 @@ class Trajectory:
 
     def to_json(self) -> str:
         """One JSON line (no newline) that `Trajectory.from_json` reads back to an equal trajectory."""
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return record_line(self)
 
     @classmethod
     def from_json(cls, line: str) -> Trajectory:
         """Parse one JSON line; unknown, missing or mistyped fields raise `TrajectoryFormatError`."""
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise TrajectoryFormatError(f"trajectory line is not JSON ({error}): {line[:80]!r}") from error
-        if not isinstance(raw, dict):
-            raise TrajectoryFormatError(f"trajectory line must be a JSON object, got {type(raw).__name__}")
-        record = _checked_fields(raw)
-        record["messages"] = tuple(_dict_list(record["messages"], "messages"))
-        record["tools"] = tuple(_dict_list(record["tools"], "tools"))
-        return cls(**record)
+        return record_from_line(cls, line, "trajectory", TrajectoryFormatError)
 
     @property
     def last_message(self) -> dict | None:
@@ -69,49 +61,9 @@ class Trajectory:
         return self.messages[-1] if self.messages else None
 
 
-# The JSON type each field must have; bool is excluded from the numeric ones on purpose below.
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "task_id": (str,),
-    "messages": (list,),
-    "tools": (list,),
-    "source": (str,),
-    "outcome": (dict, type(None)),
-    "format_errors": (int,),
-    "tool_calls": (int,),
-    "turns": (int,),
-    "tokens": (int,),
-    "seconds": (int, float),
-}
-
-
-def _checked_fields(raw: dict[str, Any]) -> dict[str, Any]:
-    known = {field.name: field for field in fields(Trajectory)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise TrajectoryFormatError(f"trajectory has unknown field(s) {unknown} (known: {sorted(known)})")
-    missing = [name for name, field in known.items() if field.default is MISSING and name not in raw]
-    if missing:
-        raise TrajectoryFormatError(f"trajectory is missing field(s) {missing}")
-    for name, value in raw.items():
-        expected = _FIELD_TYPES[name]
-        if isinstance(value, bool) or not isinstance(value, expected):
-            names = " or ".join(kind.__name__ for kind in expected)
-            raise TrajectoryFormatError(
-                f"trajectory field '{name}' must be {names}, got {type(value).__name__}: {value!r:.80}"
-            )
-    record = dict(raw)
-    if "seconds" in record:
-        record["seconds"] = float(record["seconds"])
-    return record
-
-
-def _dict_list(values: list, name: str) -> list[dict]:
-    for index, value in enumerate(values):
-        if not isinstance(value, dict):
-            raise TrajectoryFormatError(
-                f"trajectory field '{name}[{index}]' must be an object, got {type(value).__name__}"
-            )
-    return values
+def read_trajectories(path: Path) -> list[Trajectory]:
+    """The trajectories of a JSONL file (the SFT data format); DataError names the file and line."""
+    return read_records(path, Trajectory.from_json)
 
 
 def _check_message(message: Any, where: str) -> None:

@@ -1,47 +1,85 @@
 """`apprentice agent run`: one episode of a local model on one task, the conversation shown live.
 
-The episode, with its graded outcome, is captured for the flywheel (opt-out with capture=False):
-into `capture_dir`/interactions.jsonl when given, else into the flywheel log of the run that
-holds the adapter (or the model), when it lies inside a run directory; otherwise not at all.
+The episode, with its graded outcome, is captured for the flywheel (opt-out with --no-capture);
+`apprentice.flywheel.capture` says where.
 """
 
-from __future__ import annotations
-
-import dataclasses
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
-from apprentice.agent.backends import Backend, LocalBackend
-from apprentice.agent.loop import LoopConfig, run_episode
-from apprentice.agent.trajectory import Trajectory
-from apprentice.errors import TaskFormatError
-from apprentice.flywheel.curate import (
-    INTERACTIONS_FILE,
-    InteractionLog,
-    agent_interaction,
-    interactions_path,
-    run_dir_of,
-)
-from apprentice.tasks.task import Task
+if TYPE_CHECKING:
+    from apprentice.agent.backends import Backend
+    from apprentice.agent.trajectory import Trajectory
+
+agent_app = typer.Typer(help="Run the coding agent on a task.", no_args_is_help=True)
+console = Console()
 
 _STYLES = {"system": "dim", "user": "cyan", "assistant": "green", "tool": "yellow"}
 
 
-def load_task_file(task_file: Path) -> Task:
-    """The task of a `.json` file, or the first of a `.jsonl` one; a relative repo path is taken from the file's folder."""
-    if not task_file.is_file():
-        raise TaskFormatError(f"task file '{task_file}' does not exist; give a tasks JSONL or a task.json")
-    text = task_file.read_text(encoding="utf-8")
-    if task_file.suffix == ".jsonl":
-        text = next((line for line in text.splitlines() if line.strip()), "")
-    task = Task.from_json(text)
-    if not Path(task.repo.path).is_absolute():
-        repo = dataclasses.replace(task.repo, path=str(task_file.parent / task.repo.path))
-        task = dataclasses.replace(task, repo=repo)
-    return task
+@agent_app.command("run")
+def agent_run(
+    task: Annotated[Path, typer.Option(help="Task JSON (or JSONL: its first task); a relative repo path is relative to it.")],
+    model: Annotated[Path, typer.Option(help="Local model directory (e.g. the embedded base from `base init`).")],
+    adapter: Annotated[Path | None, typer.Option(help="PEFT adapter directory to load on top of the model.")] = None,
+    max_turns: Annotated[int, typer.Option(help="Assistant turns before the episode stops.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per turn at most.")] = 512,
+    temperature: Annotated[float, typer.Option(help="0 is greedy; above 0 samples.")] = 0.0,
+    out: Annotated[Path | None, typer.Option(help="Append the trajectory (one JSON line) to this file.")] = None,
+    capture: Annotated[bool, typer.Option("--capture/--no-capture", help="Capture the graded episode for the flywheel.")] = True,
+    capture_dir: Annotated[Path | None, typer.Option(help="Capture into DIR/interactions.jsonl (default: RUN/flywheel/ "
+                                                     "of the run holding --adapter or --model).")] = None,
+) -> None:
+    """Play one episode of a local model on a task, showing the conversation as it happens, then the graded outcome."""
+    agent_run_from_cli(task, model, adapter, max_turns, console, max_new_tokens=max_new_tokens,
+                       temperature=temperature, out=out, capture=capture, capture_dir=capture_dir)
+
+
+def agent_run_from_cli(task_file: Path, model_dir: Path, adapter: Path | None, max_turns: int,
+                       console: Console, max_new_tokens: int = 512, temperature: float = 0.0,
+                       out: Path | None = None, capture: bool = True, capture_dir: Path | None = None,
+                       backend: "Backend | None" = None) -> "Trajectory":
+    """Load the task and model, play one episode printing each message as it comes, print the outcome.
+
+    `backend` replaces the local model (a scripted one in tests); `capture`/`capture_dir` as in
+    `apprentice.flywheel.capture`.
+    """
+    from apprentice.agent.backends import LocalBackend
+    from apprentice.agent.loop import LoopConfig, run_episode
+    from apprentice.data.records import append_line
+    from apprentice.flywheel.capture import capture_episode
+    from apprentice.tasks.task import read_task
+
+    task = read_task(task_file)
+    config = LoopConfig(max_turns=max_turns, max_new_tokens=max_new_tokens, temperature=temperature)
+    if backend is None:
+        backend = LocalBackend(model_dir, adapter, temperature=temperature, max_new_tokens=max_new_tokens)
+    console.print(f"[bold]task[/] {escape(f'{task.id} [{task.language}] with model {model_dir}')}"
+                  + (f" + adapter {escape(str(adapter))}" if adapter else ""))
+    trajectory = run_episode(backend, task, config, on_message=lambda message: console.print(message_panel(message)))
+    console.print(outcome_line(trajectory))
+    if out is not None:
+        append_line(out, trajectory.to_json())
+        console.print(f"trajectory appended to {out}")
+    log_file = capture_episode(trajectory, task.language, model_dir, adapter, capture_dir) if capture else None
+    if log_file is not None:
+        console.print(f"episode captured in {log_file} (--no-capture to stop)")
+    return trajectory
+
+
+def outcome_line(trajectory: "Trajectory") -> str:
+    """The closing line of an episode: reward, tests passed, turns, tool calls, format errors, tokens, time."""
+    outcome = trajectory.outcome or {}
+    return (f"[bold]outcome[/] reward {outcome.get('reward', 0.0):+.2f}, tests passed {len(outcome.get('tests_passed', []))}"
+            f"/{len(outcome.get('tests', []))}, turns {trajectory.turns}, tool calls {trajectory.tool_calls}, "
+            f"format errors {trajectory.format_errors}, tokens {trajectory.tokens}, {trajectory.seconds:.1f}s"
+            + (f"; {outcome['error']}" if outcome.get("error") else ""))
 
 
 def message_panel(message: dict) -> Panel:
@@ -49,71 +87,11 @@ def message_panel(message: dict) -> Panel:
     role = message["role"]
     parts = []
     if message.get("thinking"):
-        parts.append(f"[dim italic]{_escape(message['thinking'])}[/]")
+        parts.append(f"[dim italic]{escape(message['thinking'])}[/]")
     if message.get("content"):
-        parts.append(_escape(message["content"]))
+        parts.append(escape(message["content"]))
     for call in message.get("tool_calls") or ():
         arguments = json.dumps(call["function"]["arguments"], ensure_ascii=False)
-        parts.append(f"[bold]→ {call['function']['name']}[/] {_escape(arguments)}")
+        parts.append(f"[bold]→ {call['function']['name']}[/] {escape(arguments)}")
     title = f"{role} ({message['name']})" if role == "tool" else role
     return Panel("\n".join(parts) or "[dim](empty)[/]", title=title, title_align="left", border_style=_STYLES[role])
-
-
-def agent_run_from_cli(task_file: Path, model_dir: Path, adapter: Path | None, max_turns: int,
-                       console: Console, max_new_tokens: int = 512, temperature: float = 0.0,
-                       out: Path | None = None, capture: bool = True, capture_dir: Path | None = None,
-                       backend: Backend | None = None) -> Trajectory:
-    """Load the task and model, play one episode printing each message as it comes, print the outcome.
-
-    `backend` replaces the local model (a scripted one in tests); `capture`/`capture_dir` as in the
-    module docstring.
-    """
-    task = load_task_file(task_file)
-    config = LoopConfig(max_turns=max_turns, max_new_tokens=max_new_tokens, temperature=temperature)
-    if backend is None:
-        backend = LocalBackend(model_dir, adapter, temperature=temperature, max_new_tokens=max_new_tokens)
-    console.print(f"[bold]task[/] {_escape(f'{task.id} [{task.language}] with model {model_dir}')}"
-                  + (f" + adapter {_escape(str(adapter))}" if adapter else ""))
-    trajectory = run_episode(backend, task, config, on_message=lambda message: console.print(message_panel(message)))
-    outcome = trajectory.outcome or {}
-    console.print(
-        f"[bold]outcome[/] reward {outcome.get('reward', 0.0):+.2f}, tests passed {len(outcome.get('tests_passed', []))}"
-        f"/{len(outcome.get('tests', []))}, turns {trajectory.turns}, tool calls {trajectory.tool_calls}, "
-        f"format errors {trajectory.format_errors}, tokens {trajectory.tokens}, {trajectory.seconds:.1f}s"
-        + (f"; {outcome['error']}" if outcome.get("error") else "")
-    )
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("a", encoding="utf-8") as handle:
-            handle.write(trajectory.to_json() + "\n")
-        console.print(f"trajectory appended to {out}")
-    log_file = capture_file(model_dir, adapter, capture_dir) if capture else None
-    if log_file is not None:
-        answered_by = str(adapter or model_dir)
-        InteractionLog(log_file).append(agent_interaction(trajectory, adapter_target(adapter, task.language), answered_by))
-        console.print(f"episode captured in {log_file} (--no-capture to stop)")
-    return trajectory
-
-
-def capture_file(model_dir: Path, adapter: Path | None, capture_dir: Path | None) -> Path | None:
-    """The flywheel log an episode goes to: capture_dir's, else that of the run holding the adapter or model."""
-    if capture_dir is not None:
-        return Path(capture_dir) / INTERACTIONS_FILE
-    run_dir = run_dir_of(adapter) or run_dir_of(model_dir)
-    return interactions_path(run_dir) if run_dir is not None else None
-
-
-def adapter_target(adapter: Path | None, language: str) -> str:
-    """The target an adapter was trained for (its apprentice_adapter.json), else the task's language."""
-    from apprentice.stages.result import ADAPTER_ORIGIN_FILE
-
-    origin = Path(adapter) / ADAPTER_ORIGIN_FILE if adapter is not None else None
-    if origin is None or not origin.is_file():
-        return language
-    return str(json.loads(origin.read_text(encoding="utf-8")).get("target") or language)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

@@ -1,69 +1,26 @@
-"""The body of `apprentice grade`: build a Task from a task file or from flags, grade, report."""
+"""`apprentice grade`: grade one patch in the sandbox and print its Outcome."""
 
-from __future__ import annotations
-
-import dataclasses
 from pathlib import Path
+from typing import Annotated
 
-from apprentice.errors import GradingInputError
-from apprentice.grading.grade import grade
-from apprentice.grading.outcome import Outcome
-from apprentice.tasks.task import RepoRef, Task
+import typer
+from rich.console import Console
 
-
-def load_task(task_file: Path) -> Task:
-    """Read one task JSON file; a relative repo path is taken relative to the file's directory."""
-    if not task_file.is_file():
-        raise GradingInputError(
-            f"task file {task_file} does not exist; pass a task JSON written by Task.to_json"
-        )
-    task = Task.from_json(task_file.read_text(encoding="utf-8").strip())
-    repo = Path(task.repo.path)
-    if not repo.is_absolute():
-        task = dataclasses.replace(
-            task, repo=dataclasses.replace(task.repo, path=str(task_file.parent / repo))
-        )
-    return task
+console = Console()
 
 
-def task_from_flags(repo: Path, language: str, fail_to_pass: list[str], pass_to_pass: list[str]) -> Task:
-    """An ad-hoc task for a repository directory as it is on disk."""
-    if not fail_to_pass:
-        raise GradingInputError(
-            "no --fail-to-pass test id given; name at least one test the fix must make pass"
-        )
-    return Task(
-        id=f"cli-{repo.resolve().name}",
-        language=language,
-        source="cli",
-        repo=RepoRef(path=str(repo)),
-        bug="",
-        fail_to_pass=tuple(fail_to_pass),
-        pass_to_pass=tuple(pass_to_pass),
-        test_command=(),
-        origin="",
-        statement="",
-        difficulty=1,
-    )
+def grade_command(
+    patch: Annotated[Path, typer.Option(help="Unified diff to grade.")],
+    task: Annotated[Path | None, typer.Option(help="Task JSON (Task.to_json); a relative repo path is relative to it.")] = None,
+    repo: Annotated[Path | None, typer.Option(help="Repository directory, instead of --task.")] = None,
+    language: Annotated[str | None, typer.Option(help="python, rust, typescript or go (with --repo).")] = None,
+    fail_to_pass: Annotated[list[str] | None, typer.Option("--fail-to-pass", help="A test id the fix must make pass; repeat the flag.")] = None,
+    pass_to_pass: Annotated[list[str] | None, typer.Option("--pass-to-pass", help="A test id that must keep passing; repeat the flag.")] = None,
+) -> None:
+    """Grade a patch in the sandbox: apply, build, test, lint; print the Outcome as one JSON object and a summary."""
+    from apprentice.grading.inputs import grade_patch_file
 
-
-def grade_from_cli(
-    patch_file: Path,
-    task_file: Path | None = None,
-    repo: Path | None = None,
-    language: str | None = None,
-    fail_to_pass: list[str] | None = None,
-    pass_to_pass: list[str] | None = None,
-) -> Outcome:
-    """Grade `patch_file` against `task_file`, or against `repo` + `language` + test ids."""
-    if not patch_file.is_file():
-        raise GradingInputError(f"patch file {patch_file} does not exist")
-    if task_file is not None:
-        if repo is not None or language is not None:
-            raise GradingInputError("pass either --task or --repo/--language, not both")
-        task = load_task(task_file)
-    elif repo is None or language is None:
-        raise GradingInputError("pass --task TASK_JSON, or --repo DIR with --language and --fail-to-pass")
-    else:
-        task = task_from_flags(repo, language, fail_to_pass or [], pass_to_pass or [])
-    return grade(task, patch_file.read_bytes())
+    outcome = grade_patch_file(patch, task_file=task, repo=repo, language=language,
+                               fail_to_pass=fail_to_pass, pass_to_pass=pass_to_pass)
+    print(outcome.to_json())
+    console.print(outcome.summary(), markup=False)

@@ -1,31 +1,23 @@
-"""What `apprentice ls` lists: the stages, the languages, and the example configs."""
+"""`apprentice ls`: the stages, the languages (with what their toolchain lacks here) and the example configs."""
 
-from pathlib import Path
-
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 
-from apprentice.languages.language import missing_tools
-from apprentice.languages.registry import LANGUAGES
-from apprentice.pipeline.run import STAGES
-
-# examples/ sits at the root of a source checkout; an installed wheel has none.
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
+console = Console()
 
 
-def example_configs(directory: Path = EXAMPLES_DIR) -> list[tuple[Path, str]]:
-    """(path, the command on its first line) for every example YAML, sorted by name."""
-    if not directory.is_dir():
-        return []
-    examples = []
-    for path in sorted(directory.glob("*.yaml")):
-        first_line = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
-        examples.append((path, first_line.lstrip("# ").strip()))
-    return examples
+def ls_command() -> None:
+    """List the stages, languages and example configs apprentice knows."""
+    console.print(catalog_table())
 
 
 def catalog_table() -> Group:
     """Three tables: stages in curriculum order, languages, example configs."""
+    from apprentice.config.examples import example_configs
+    from apprentice.languages.language import missing_tools
+    from apprentice.languages.registry import LANGUAGES
+    from apprentice.pipeline.run import STAGES
+
     stages = Table("stage", "what it does", title="stages")
     for name, description in STAGES.items():
         stages.add_row(name, description)

@@ -1,14 +1,28 @@
-"""`apprentice registry ...`: adapter versions, the gated production alias, rollback, export."""
+"""`apprentice registry ...`: adapter versions, the gated production alias, rollback, export.
+
+Each command opens the registry named by `--run` / `--registry` (`apprentice.registry.operations`),
+calls one registry function and prints the Rich table or line below it renders. The library is
+imported inside the commands, so `apprentice --help` loads none of it.
+"""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from apprentice.registry.registry import Registry
 
 registry_app = typer.Typer(help="Adapter registry: versions, the gated production alias, rollback, export.",
                            no_args_is_help=True)
 console = Console()
+
+# The columns `list` shows; `show` prints every metric.
+_LIST_METRICS = ("test_pass_rate", "tool_call_format_accuracy")
+_STATUS_STYLE = {"trained": "dim", "evaluating": "yellow", "production": "bold green", "retired": "red"}
 
 RunOption = Annotated[Path | None, typer.Option("--run", help="Run directory (runs/<name>); its registry.db is used.")]
 RegistryOption = Annotated[Path | None, typer.Option("--registry", help="A registry .db file (shared between runs); wins over --run.")]
@@ -21,7 +35,7 @@ def registry_list(
     target: Annotated[str | None, typer.Option(help="Only this target's versions.")] = None,
 ) -> None:
     """Every adapter version: status, aliases, key metrics, parent."""
-    from apprentice.cli.registry_render import list_from_cli, open_registry
+    from apprentice.registry.operations import open_registry
 
     console.print(list_from_cli(open_registry(run, registry), target))
 
@@ -33,7 +47,7 @@ def registry_show(
     registry: RegistryOption = None,
 ) -> None:
     """One adapter version: lineage, metrics, history."""
-    from apprentice.cli.registry_render import open_registry, show_from_cli
+    from apprentice.registry.operations import open_registry
 
     console.print(show_from_cli(open_registry(run, registry), name))
 
@@ -48,7 +62,7 @@ def registry_register(
     parent: Annotated[str | None, typer.Option(help="Version this adapter was trained from.")] = None,
 ) -> None:
     """Register an adapter as the next version of its target (base hash read from the adapter)."""
-    from apprentice.cli.registry_render import open_registry, register_from_cli
+    from apprentice.registry.operations import open_registry
 
     run_name = run.name if run is not None else ""
     console.print(register_from_cli(open_registry(run, registry), adapter, target, run_name, metrics, parent))
@@ -63,7 +77,7 @@ def registry_promote(
     reason: Annotated[str, typer.Option(help="Why (required with --force); kept in the history.")] = "",
 ) -> None:
     """Move the target's production alias to VERSION if its metrics show no regression against production."""
-    from apprentice.cli.registry_render import open_registry, promote_from_cli
+    from apprentice.registry.operations import open_registry
 
     console.print(promote_from_cli(open_registry(run, registry), version, force, reason))
 
@@ -75,7 +89,7 @@ def registry_rollback(
     registry: RegistryOption = None,
 ) -> None:
     """Put the previous production version of TARGET back in production, in one step."""
-    from apprentice.cli.registry_render import open_registry, rollback_from_cli
+    from apprentice.registry.operations import open_registry
 
     console.print(rollback_from_cli(open_registry(run, registry), target))
 
@@ -87,7 +101,7 @@ def registry_retire(
     registry: RegistryOption = None,
 ) -> None:
     """Retire VERSION for good (kept on disk and in the history, never served or rolled back to)."""
-    from apprentice.cli.registry_render import open_registry, retire_from_cli
+    from apprentice.registry.operations import open_registry
 
     console.print(retire_from_cli(open_registry(run, registry), version))
 
@@ -100,6 +114,101 @@ def registry_export(
     base_model: Annotated[str | None, typer.Option(help="Base model path or name; default: the run's base.")] = None,
 ) -> None:
     """Write adapter_registry.yaml (SPEC §8): every production adapter, for the router or vLLM."""
-    from apprentice.cli.registry_render import export_from_cli, open_registry
+    from apprentice.registry.operations import open_registry
 
     console.print(export_from_cli(open_registry(run, registry), run, out, base_model))
+
+
+def list_from_cli(registry: "Registry", target: str | None = None) -> Table:
+    """Every version (of `target`): status, aliases, key metrics, parent, when."""
+    table = Table(title=f"adapters in {registry.path}")
+    for column in ("version", "status", "aliases", *_LIST_METRICS, "parent", "created"):
+        table.add_column(column, justify="right" if column in _LIST_METRICS else "left", no_wrap=True)
+    for record in registry.list(target):
+        metrics = [_number(record.metrics.get(name)) for name in _LIST_METRICS]
+        table.add_row(record.version, _status(record.status), ", ".join(record.aliases), *metrics,
+                      record.parent or "", record.created[:16])
+    return table
+
+
+def show_from_cli(registry: "Registry", name: str) -> Group:
+    """One record (a version, a target's production, or target@alias): fields, metrics, history."""
+    record = registry.resolve(name)
+    fields = Table(show_header=False, title=record.version)
+    for label, value in (("status", _status(record.status)), ("aliases", ", ".join(record.aliases)),
+                         ("path", record.path), ("base", record.base_hash), ("data", record.data_hash),
+                         ("parent", record.parent or ""), ("run", record.run), ("report", record.report or ""),
+                         ("created", record.created)):
+        fields.add_row(label, value)
+    metrics = Table("metric", "value", title="evaluation metrics")
+    for metric in sorted(record.metrics, key=_metric_order):
+        metrics.add_row(metric, _number(record.metrics[metric]))
+    history = Table("time", "action", "detail", title="history")
+    for event in registry.events(record.target):
+        if event.version == record.version or event.detail.get("from") == record.version:
+            history.add_row(event.time, f"{event.action} {event.version}", _detail(event.detail))
+    return Group(fields, metrics, history)
+
+
+def register_from_cli(registry: "Registry", adapter_dir: Path, target: str | None, run: str,
+                      metrics_path: Path | None = None, parent: str | None = None, data_hash: str = "") -> Text:
+    """Register an adapter directory (see `register_adapter`); the line saying which version it became."""
+    from apprentice.registry.operations import register_adapter
+
+    record = register_adapter(registry, adapter_dir, target, run, metrics_path, parent, data_hash)
+    return Text(f"registered {record.version} ({record.status}) <- {record.path}")
+
+
+def promote_from_cli(registry: "Registry", version: str, force: bool, reason: str) -> Group:
+    """Promote `version`; the verdict line, and the comparison with the former production when there was one."""
+    from apprentice.registry.operations import promote_version
+
+    record, event = promote_version(registry, version, force, reason)
+    forced = f" (forced: {reason})" if event.detail["forced"] else ""
+    summary = Text(f"{record.version} is production for '{record.target}'{forced}; {event.detail['gate']}")
+    if event.detail["from"] is None:
+        return Group(summary)
+    table = Table("metric", "production", "candidate", "delta", "regressed", title=f"{version} vs {event.detail['from']}")
+    for row in event.detail["regressions"]:
+        table.add_row(row["metric"], _number(row["reference"]), _number(row["value"]), _number(row["delta"]),
+                      "[red]yes[/red]" if row["flag"] else "no")
+    return Group(summary, table)
+
+
+def rollback_from_cli(registry: "Registry", target: str) -> Text:
+    """Move `target`'s production back one promotion."""
+    record = registry.rollback(target)
+    return Text(f"'{target}' production is back to {record.version}")
+
+
+def retire_from_cli(registry: "Registry", version: str) -> Text:
+    """Retire `version` (kept on disk and in the history, never served again)."""
+    record = registry.retire(version)
+    return Text(f"retired {record.version}")
+
+
+def export_from_cli(registry: "Registry", run: Path | None, out: Path | None, base_model: str | None) -> Text:
+    """Write adapter_registry.yaml (see `export_production`); the line saying where, and on which base."""
+    from apprentice.registry.operations import export_production
+
+    path, base = export_production(registry, run, out, base_model)
+    return Text(f"wrote {path}: {len(registry.production())} production adapters, base {base}")
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _status(status: str) -> str:
+    return f"[{_STATUS_STYLE[status]}]{status}[/]"
+
+
+def _metric_order(metric: str) -> tuple[int, str]:
+    from apprentice.evaluation.regression import PRIMARY_METRICS
+
+    return (PRIMARY_METRICS.index(metric) if metric in PRIMARY_METRICS else len(PRIMARY_METRICS), metric)
+
+
+def _detail(detail: dict) -> str:
+    shown = {key: value for key, value in detail.items() if key != "regressions" and value not in (None, "", [], {})}
+    return ", ".join(f"{key}={value}" for key, value in shown.items())

@@ -18,9 +18,9 @@ def serve_command(
                                           "RUN/flywheel/interactions.jsonl for `apprentice flywheel curate`.")] = True,
 ) -> None:
     """Serve the run's production adapters over an OpenAI-compatible API: one base, the adapter chosen per request."""
-    from apprentice.cli import serve_render as serve_cli
+    from apprentice.serving import launch
 
     if export_vllm:
-        typer.echo(serve_cli.export_vllm(run, registry))
+        typer.echo(launch.export_vllm(run, registry))
         return
-    serve_cli.serve_from_cli(run, registry, host=host, port=port, api_key=api_key, capture=capture)
+    launch.serve(run, registry, host=host, port=port, api_key=api_key, capture=capture)

@@ -12,9 +12,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from apprentice.artifacts import RunDir
 from apprentice.config.errors import describe_validation_error
 from apprentice.errors import ConfigError
 from apprentice.languages.registry import language_names
+from apprentice.tasks.sources import SOURCES, source_problem
 
 LANGUAGES = language_names()
 
@@ -187,6 +189,9 @@ class DataGate(Section):
 
 
 class TasksSection(Section):
+    # mutation: any repository with tests yields thousands of tasks; history needs real fix commits.
+    source: str = Field("mutation", description="How tasks are made: mutation, history (git commits), package "
+                        "(a repo package), or a path to a tasks .jsonl (see tasks/sources.py).")
     repos: dict[str, str] = Field(
         {"python": "stdlib"},
         description="Target -> repository with tests to mutate; `stdlib`: the embedded standard-library corpus.",
@@ -195,6 +200,14 @@ class TasksSection(Section):
     workers: int = Field(2, gt=0, description="Mutants validated at once, one sandbox workspace each.")
     max_per_function: int = Field(10, gt=0, description="Cap on mutants per function: no single function dominates.")
     eval_share: float = Field(0.1, gt=0, lt=1, description="Held-out share for repos without a module split (the stdlib has one).")
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, source: str) -> str:
+        problem = source_problem(source)
+        if problem is not None:
+            raise ValueError(problem)
+        return source
 
 
 class LaunchSection(Section):
@@ -255,16 +268,27 @@ class RunConfig(Section):
 
     @model_validator(mode="after")
     def _every_target_has_tasks(self) -> "RunConfig":
+        if self.tasks.source not in SOURCES:  # a task file: no repository is mutated or mined
+            return self
         missing = [target for target in self.targets if target not in self.tasks.repos]
         if missing:
             raise ValueError(f"target '{missing[0]}' has no task repository; set tasks.repos.{missing[0]}="
                              "<a repository with tests> (only python has the embedded `stdlib` corpus)")
+        corpus = [target for target in self.targets if self.tasks.repos[target] == "stdlib"]
+        if corpus and self.tasks.source != "mutation":
+            raise ValueError(f"tasks.source={self.tasks.source} needs a git repository, but tasks.repos.{corpus[0]} "
+                             f"is `stdlib` (no history); set tasks.repos.{corpus[0]}=<a git clone with tests>")
         return self
 
     @property
     def run_dir(self) -> Path:
         """`runs_dir/name`: where every artifact of this run lives."""
         return self.runs_dir / self.name
+
+    @property
+    def run(self) -> RunDir:
+        """The paths of `run_dir`: stages, data, eval, base POINTER, registry (see `RunDir`)."""
+        return RunDir(self.run_dir)
 
 
 def load_config(path: Path | None, overrides: list[str]) -> RunConfig:

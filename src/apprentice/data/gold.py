@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
 from apprentice.agent.loop import LoopConfig, first_messages
@@ -25,6 +25,7 @@ from apprentice.agent.patching import SEARCH_MARK, search_blocks
 from apprentice.agent.tools import TOOL_SCHEMAS, ToolBox, ToolResult
 from apprentice.agent.trajectory import Trajectory
 from apprentice.agent.workspace import episode_workspace, workspace_diff
+from apprentice.config.models import SftDataSection
 from apprentice.data.diffs import FixSummary, fix_from_bug, summarize_fix
 from apprentice.data.edits import search_replace_fix
 from apprentice.data.prompts import rotation_index
@@ -35,17 +36,29 @@ from apprentice.grading.outcome import Episode, Outcome
 from apprentice.sandbox import Limits
 from apprentice.tasks.task import Task
 
+_SFT_DATA = SftDataSection()  # the one place gold's defaults are written
+
 
 @dataclass(frozen=True)
 class GoldShape:
-    """How much a gold episode reads and sees: shorter for a miniature model that must learn in minutes."""
+    """How much a gold episode reads and sees: shorter for a miniature model that must learn in minutes.
 
-    read_whole_lines: int = 150  # a file up to this long is read whole; a longer one around the fix
-    read_margin: int = 20  # lines of context read on each side of a hunk
-    max_output_chars: int = 4000  # of each tool result, as the agent loop cuts them
-    brief_thinking: bool = False  # thinking without recited test names or code (data.thinking.gold_thinking)
-    read_end: bool = True  # read_file names its last line; False: a start line only, the output cut ends the read
-    template_paths: tuple[str, ...] = ("explore", "retry", "search", "test_first")  # drawn per task (TEMPLATE_PATHS)
+    The defaults are `SftDataSection`'s (config/models.py documents each one); `from_section` reads
+    a run's own values by name.
+    """
+
+    read_whole_lines: int = _SFT_DATA.read_whole_lines  # a file up to this long is read whole
+    read_margin: int = _SFT_DATA.read_margin  # lines of context read on each side of a hunk
+    max_output_chars: int = _SFT_DATA.max_output_chars  # of each tool result, as the agent loop cuts them
+    brief_thinking: bool = _SFT_DATA.brief_thinking  # thinking without recited test names or code
+    read_end: bool = _SFT_DATA.read_end  # read_file names its last line; False: the output cut ends the read
+    template_paths: tuple[str, ...] = tuple(_SFT_DATA.template_paths)  # drawn per task (TEMPLATE_PATHS)
+
+    @classmethod
+    def from_section(cls, section: SftDataSection) -> GoldShape:
+        """The shape a run's `sft_data` section asks for, field by field."""
+        values = {item.name: getattr(section, item.name) for item in fields(cls)}
+        return cls(**{**values, "template_paths": tuple(values["template_paths"])})
 
 
 DEFAULT_SHAPE = GoldShape()

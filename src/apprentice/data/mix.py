@@ -6,6 +6,8 @@
   bucket; a bucket with nothing in it is reported (with what it would take), never faked.
 - Accumulate, never replace: each round is its own file `round-<N>.jsonl`, written once.
 - Replay: every round after the first adds 10-20% (default 15%) drawn from earlier rounds.
+  `replay_draw` is the one implementation (the flywheel's rounds call it too): the count is
+  rounded half up, and the draw is seeded by (seed, round) through `round_rng`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apprentice.agent.trajectory import Trajectory
-from apprentice.data.records import read_trajectories, write_lines
+from apprentice.agent.trajectory import Trajectory, read_trajectories
 from apprentice.data.quality import conversation_key
+from apprentice.data.records import write_lines
 from apprentice.errors import DataError
 
 BUCKET_OF_SOURCE = {"gold": "gold", "self": "generated", "teacher": "generated", "template": "template"}
@@ -80,11 +82,11 @@ def mix_round(rounds_dir: Path, number: int, *, replay_share: float = 0.15,
     """Round `number`'s training set: its own data cut to the SPEC shares, plus replay of earlier rounds."""
     if not REPLAY_RANGE[0] <= replay_share <= REPLAY_RANGE[1]:
         raise DataError(f"replay share {replay_share} is outside SPEC §6's {REPLAY_RANGE}; pick e.g. 0.15")
-    rng = random.Random(seed)
+    rng = round_rng(seed, number)
     new = read_trajectories(round_path(rounds_dir, number))
     chosen, counts, available, problems = _cut_to_shares(new, rng)
     earlier = [t for r in existing_rounds(rounds_dir) if r < number for t in read_trajectories(round_path(rounds_dir, r))]
-    replay = _replay(earlier, chosen, replay_share, rng)
+    replay, _ = replay_draw(earlier, chosen, replay_share, rng)
     if number > 1 and not earlier:
         problems.append("no earlier round to replay from")
     shares = {bucket: counts[bucket] / max(1, len(chosen)) for bucket in SHARE_RANGES}
@@ -118,12 +120,23 @@ def _missing_bucket(bucket: str, counts: dict[str, int]) -> str:
     return f"{bucket}: none available; {needed} {bucket} trajectories would bring it to {low:.0%} of this round"
 
 
-def _replay(earlier: list[Trajectory], chosen: list[Trajectory], share: float,
-            rng: random.Random) -> list[Trajectory]:
-    fresh = {conversation_key(t) for t in chosen}
+def round_rng(seed: int | str, number: int) -> random.Random:
+    """The generator of round `number`'s draws: the same seed and round always draw the same sample."""
+    return random.Random(f"{seed}:{number}")
+
+
+def replay_count(share: float, new: int) -> int:
+    """How many earlier trajectories make replay / (new + replay) = `share`, rounded half up."""
+    return math.floor(share * new / (1 - share) + 0.5)
+
+
+def replay_draw(earlier: Sequence[Trajectory], new: Sequence[Trajectory], share: float,
+                rng: random.Random) -> tuple[list[Trajectory], int]:
+    """(the replay sample, how many were wanted): earlier trajectories not repeating a new one."""
+    fresh = {conversation_key(t) for t in new}
     candidates = [t for t in earlier if conversation_key(t) not in fresh]
-    wanted = round(share * len(chosen) / (1 - share))
-    return rng.sample(candidates, min(wanted, len(candidates)))
+    wanted = replay_count(share, len(new))
+    return rng.sample(candidates, min(wanted, len(candidates))), wanted
 
 
 def _share_problems(shares: dict[str, float], counts: dict[str, int], total: int) -> list[str]:

@@ -12,15 +12,13 @@ Record: {"prompt": [messages], "chosen": [assistant/tool messages], "rejected": 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from apprentice.agent.trajectory import Trajectory
 from apprentice.data.ranking import Rank, decide, rank_outcome
+from apprentice.data.records import record_from_line, record_line
 from apprentice.errors import DataError
-
-_FIELDS = ("prompt", "chosen", "rejected", "why", "task_id", "tools")
 
 
 @dataclass(frozen=True)
@@ -36,20 +34,12 @@ class PreferencePair:
 
     def to_json(self) -> str:
         """One JSON line; `PreferencePair.from_json` reads it back to an equal pair."""
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return record_line(self)
 
     @classmethod
     def from_json(cls, line: str) -> PreferencePair:
-        """Parse one JSON line; unknown or missing fields raise `DataError` naming them."""
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"preference line is not JSON ({error}): {line[:80]!r}") from error
-        if not isinstance(raw, dict) or set(raw) != set(_FIELDS):
-            keys = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
-            raise DataError(f"preference record must have exactly the fields {list(_FIELDS)}, got {keys}")
-        lists = {name: tuple(raw[name]) for name in ("prompt", "chosen", "rejected", "tools")}
-        return cls(why=str(raw["why"]), task_id=str(raw["task_id"]), **lists)
+        """Parse one JSON line; unknown, missing or mistyped fields raise `DataError` naming them."""
+        return record_from_line(cls, line, "preference", DataError)
 
 
 def split_prompt(trajectory: Trajectory) -> tuple[tuple[dict, ...], tuple[dict, ...]]:

@@ -61,7 +61,7 @@ def gold_thinking(task: Task, fix: FixSummary, fix_diff: str, tests_passed: int,
 
     `brief`: the same phases without recited test names or code (Observe names the file, Execute the
     file patched), for a miniature that must learn the turn structure in minutes; reciting is copying,
-    and a few-million-parameter model trained for minutes loops when it copies (session 3: full
+    and a few-million-parameter model trained for minutes loops when it copies (5f06b1b: full
     thinking took held-out format accuracy from 100% to 75% at the same budget).
     """
     if brief:

@@ -75,6 +75,16 @@ def keep_if_fit(built: Built, report: BuildReport, gate: DataGate) -> Trajectory
     return built.trajectory
 
 
+def _collect(built: Built, report: BuildReport, gate: DataGate, kept: list[Trajectory],
+             on_task: Callable[[Built], None] | None) -> None:
+    """Show `built` to `on_task`, then add its trajectory to `kept` when it is fit to train on."""
+    if on_task is not None:
+        on_task(built)
+    trajectory = keep_if_fit(built, report, gate)
+    if trajectory is not None:
+        kept.append(trajectory)
+
+
 def gold_trajectories(tasks: Iterable[Task], *, template: bool = False, prompts: str = "all",
                       limits: Limits | None = None, gate: DataGate | None = None,
                       on_task: Callable[[Built], None] | None = None,
@@ -92,11 +102,7 @@ def gold_trajectories(tasks: Iterable[Task], *, template: bool = False, prompts:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for built in pool.map(build, tasks):  # results in task order: the dataset does not depend on timing
             report.tasks += 1
-            if on_task is not None:
-                on_task(built)
-            trajectory = keep_if_fit(built, report, gate)
-            if trajectory is not None:
-                kept.append(trajectory)
+            _collect(built, report, gate, kept, on_task)
     return kept, report
 
 
@@ -119,11 +125,7 @@ def teacher_trajectories(tasks: Iterable[Task], backend: Backend, *, attempts: i
         seen: set[str] = set()
         for _ in range(attempts):
             built = _graded_attempt(run_episode(backend, task, task_config), seen)
-            if on_task is not None:
-                on_task(built)
-            trajectory = keep_if_fit(built, report, gate)
-            if trajectory is not None:
-                kept.append(trajectory)
+            _collect(built, report, gate, kept, on_task)
     return kept, report
 
 

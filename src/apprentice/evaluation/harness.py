@@ -18,7 +18,6 @@ reproducible. A backend with a `close()` is closed when its episode ends.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,7 +30,8 @@ from apprentice.agent.loop import LoopConfig, run_episode
 from apprentice.agent.tools import ToolBox
 from apprentice.agent.trajectory import Trajectory
 from apprentice.agent.workspace import episode_workspace, workspace_diff
-from apprentice.artifacts import atomic_write_json, ensure_writable, hash_path, hash_value
+from apprentice.artifacts import METRICS_FILE, atomic_write_json, ensure_writable, hash_path, hash_value
+from apprentice.data.records import append_line
 from apprentice.errors import ApprenticeError, BackendError, EvaluationError
 from apprentice.evaluation import regression
 from apprentice.evaluation.hallucination import check_patch
@@ -39,7 +39,7 @@ from apprentice.evaluation.metrics import compute_metrics, iterations_to_green
 from apprentice.grading.workspace import pinned_snapshot
 from apprentice.tasks.task import Task
 
-RESULTS_FILE, METRICS_FILE, STAMP_FILE = "results.jsonl", "metrics.json", "stamp.json"
+RESULTS_FILE, STAMP_FILE = "results.jsonl", "stamp.json"
 SAMPLING_TEMPERATURE = 0.7  # SPEC §2's GRPO sampling temperature: the spread the model trains on
 RETRIES, RETRY_BACKOFF_S = 3, 2.0  # waits 2, 4, 8 s: long enough for a server restart to show
 _MUTATING_TOOLS = frozenset({"apply_patch", "write_file"})
@@ -199,11 +199,7 @@ def _run_jobs(jobs, backend_factory, loop, results: Path, workers: int, on_row):
 
 
 def _append_row(results: Path, row: dict) -> None:
-    # One write of one full line, flushed to disk: a kill leaves whole rows (or a torn last line).
-    with results.open("a", encoding="utf-8") as stream:
-        stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-        stream.flush()
-        os.fsync(stream.fileno())
+    append_line(results, json.dumps(row, ensure_ascii=False))
 
 
 def run_attempt(task: Task, attempt: int, backend_factory: BackendFactory, loop: LoopConfig) -> dict:

@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from apprentice.artifacts import atomic_write_text
+from apprentice.artifacts import METRICS_FILE, REPORT_FILE, RunDir, atomic_write_text
 from apprentice.errors import EvaluationError
 from apprentice.evaluation import report_html as html
 from apprentice.evaluation import svg
 
-METRICS_FILE = "metrics.json"
 RESULTS_FILE = "results.jsonl"
-REPORT_FILE = "report.html"
 
 
 def render_report(eval_dir: Path) -> Path:
@@ -122,7 +120,7 @@ def render_comparison(run_dir: Path) -> Path:
         raise EvaluationError(f"no run directory {run_dir}; give runs/<name> of a run made by `apprentice run`")
     evaluations, unfinished = find_evaluations(run_dir)
     if not evaluations:
-        raise EvaluationError(f"no {METRICS_FILE} under {run_dir / 'eval'}/<target>/<version>: nothing to "
+        raise EvaluationError(f"no {METRICS_FILE} under {RunDir(run_dir).eval_root}/<target>/<version>: nothing to "
                               "compare; run `apprentice eval` first")
     body = "".join((
         f"<h1>Run {html.escape(run_dir.name)}: evaluations and training</h1>",
@@ -135,7 +133,7 @@ def render_comparison(run_dir: Path) -> Path:
         '<h2 id="charts">Metrics by version</h2>', metric_charts(evaluations),
         '<h2 id="curves">Training curves</h2>', training_curves(run_dir),
     ))
-    out = run_dir / REPORT_FILE
+    out = RunDir(run_dir).report_file
     atomic_write_text(out, html.page(f"apprentice run {run_dir.name}", body))
     return out
 
@@ -150,7 +148,7 @@ def report_from_cli(run_dir: Path) -> list[Path]:
 def find_evaluations(run_dir: Path) -> tuple[list[Evaluation], list[Path]]:
     """The run's evaluations ordered by target then version, and the version directories without metrics.json."""
     found, unfinished = [], []
-    for directory in sorted(path for path in (run_dir / "eval").glob("*/*") if path.is_dir()):
+    for directory in sorted(path for path in RunDir(run_dir).eval_root.glob("*/*") if path.is_dir()):
         if (directory / METRICS_FILE).is_file():
             record = read_json_object(directory / METRICS_FILE)
             found.append(Evaluation(directory.parent.name, directory.name, directory, record))
@@ -204,10 +202,11 @@ def metric_charts(evaluations: list[Evaluation]) -> str:
 
 def training_curves(run_dir: Path) -> str:
     """Line charts of each stage's curves (loss, KL, reward), per target; a note for each one omitted."""
-    stage_dirs = sorted((path for path in (run_dir / "stages").glob("*/*") if path.is_dir()),
+    stages_root = RunDir(run_dir).stages_root
+    stage_dirs = sorted((path for path in stages_root.glob("*/*") if path.is_dir()),
                         key=lambda path: (path.parent.name != "base", path.parent.name, version_key(path.name)))
     if not stage_dirs:
-        return html.note(f"no stage directories under {run_dir / 'stages'}: no training curves to show")
+        return html.note(f"no stage directories under {stages_root}: no training curves to show")
     sections: dict[str, list[str]] = {}
     for stage_dir in stage_dirs:
         curves = [curve for curve in CURVES if curve.stage == stage_dir.name]

@@ -7,10 +7,10 @@ pool or a training run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
+from apprentice.data.records import json_line
 from apprentice.languages.language import TestCase
 
 
@@ -72,7 +72,7 @@ class Outcome:
 
     def to_json(self) -> str:
         """The outcome as one JSON object on one line."""
-        return json.dumps(self.to_dict(), sort_keys=True)
+        return json_line(self.to_dict())
 
     def summary(self) -> str:
         """One human line: reward, tests, lint, and the first problem if any."""

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from apprentice.languages.junit import pytest_key, read_pytest_junit
 from apprentice.languages.language import Canary, Command, Language, RunContext, Tool
-from apprentice.languages.mutation_rules import ARITHMETIC, AUGMENTED, BOUNDARY, COMPARISON, MutationRules, frozen
+from apprentice.languages.mutation_rules import (
+    ARITHMETIC,
+    AUGMENTED,
+    BOUNDARY,
+    COMPARISON,
+    MutationRules,
+    frozen,
+)
 
 _SKIP_DIRS = r"/(\.venv|venv|node_modules|\.git|__pycache__)/"
 

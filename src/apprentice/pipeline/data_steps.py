@@ -24,9 +24,10 @@ from apprentice.artifacts import (
 from apprentice.config.models import RunConfig
 from apprentice.errors import DataError
 from apprentice.tasks.corpus import corpus_split
-from apprentice.tasks.mutation.campaign import STDLIB, CampaignConfig, iter_tasks, run_campaign
+from apprentice.tasks.mutation.campaign import STDLIB, iter_tasks
+from apprentice.tasks.sources import SOURCES, get_source
 from apprentice.tasks.stats import gate_problems, task_stats
-from apprentice.tasks.task import Task
+from apprentice.tasks.task import Task, read_tasks
 
 
 @dataclass(frozen=True)
@@ -40,27 +41,32 @@ class TaskSplit:
 
 
 def make_tasks(config: RunConfig, target: str) -> TaskSplit:
-    """Mutate the target's repository into validated tasks, then split train / eval (SPEC §6 gates)."""
-    directory = config.run_dir / "tasks" / target
-    repo = config.tasks.repos[target]
-    inputs = {"repo": repo if repo == STDLIB else hash_path(Path(repo)),
-              "settings": hash_value(config.tasks.model_dump(mode="json"))}
-    split = TaskSplit(directory / "train.jsonl", directory / "eval.jsonl", {})
+    """Make the target's tasks with the registered source `tasks.source`, then split train / eval (SPEC §6 gates).
+
+    The source writes every task to `tasks/<target>/<source>.jsonl` (`all.jsonl` for mutation), where a
+    rerun resumes; changing the source, its repository or any tasks setting redoes the step.
+    """
+    directory = config.run.tasks_dir(target)
+    section = config.tasks
+    repo = section.repos.get(target, "")  # a task-file source needs no repository
+    inputs = {"source": section.source, "repo": _source_hash(section.source, repo),
+              "settings": hash_value(section.model_dump(mode="json"))}
+    split = TaskSplit(config.run.tasks_file(target, "train"), config.run.tasks_file(target, "eval"), {})
     if is_done(directory, inputs):
         return replace(_with_counts(split), skipped=True)
-    campaign = CampaignConfig(Path(repo), target, directory / "all.jsonl", max_tasks=config.tasks.max_tasks,
-                              workers=config.tasks.workers, max_per_function=config.tasks.max_per_function)
-    summary = run_campaign(campaign)
-    if summary.interrupted:
+    source = get_source(section.source)
+    report = source(Path(repo), target, directory / _made_name(section.source), max_tasks=section.max_tasks,
+                    workers=section.workers, max_per_function=section.max_per_function)
+    if report.interrupted:
         raise DataError(f"task validation for {target} was interrupted; run again to resume it")
-    tasks = list(iter_tasks(campaign.out))
-    train, held_out = split_tasks(tasks, repo, config.tasks.eval_share)
+    tasks = list(iter_tasks(report.out))
+    train, held_out = split_tasks(tasks, section.source == "mutation" and repo == STDLIB, section.eval_share)
     atomic_write_text(split.train, "".join(task.to_json() + "\n" for task in train))
     atomic_write_text(split.eval, "".join(task.to_json() + "\n" for task in held_out))
-    stats = task_stats(campaign.out)
+    stats = task_stats(report.out)
     problems = gate_problems(stats, config.gates.data)
     atomic_write_json(directory / "stats.json", {"train": len(train), "eval": len(held_out),
-                                                 "wall_s": round(summary.wall_s, 1), "gate_problems": problems})
+                                                 "wall_s": round(report.wall_s, 1), "gate_problems": problems})
     if problems:
         raise DataError(f"{target} tasks fail the data-quality gate: {'; '.join(problems)}; "
                         "raise tasks.max_tasks or point tasks.repos at a larger repository")
@@ -69,10 +75,21 @@ def make_tasks(config: RunConfig, target: str) -> TaskSplit:
     return _with_counts(split)
 
 
-def split_tasks(tasks: list[Task], repo: str, eval_share: float) -> tuple[list[Task], list[Task]]:
-    """(train, eval): the stdlib corpus splits by module (held-out modules); other repos by task-id hash
-    (the `eval_share` of tasks with the lowest hashes: deterministic, and never empty for 2+ tasks)."""
-    if repo == STDLIB:
+def tasks_headline(split: TaskSplit) -> str:
+    """The run summary's line for the tasks step: how many train and eval tasks."""
+    return f"{split.counts['train']} train / {split.counts['eval']} eval tasks"
+
+
+def data_headline(data: DataFile) -> str:
+    """The run summary's line for a data step: what was kept of what was tried."""
+    return data.detail
+
+
+def split_tasks(tasks: list[Task], by_module: bool, eval_share: float) -> tuple[list[Task], list[Task]]:
+    """(train, eval): mutants of the stdlib corpus (`by_module`) split by module (its held-out modules);
+    any other source or repository by task-id hash (the `eval_share` of tasks with the lowest hashes:
+    deterministic, and never empty for 2+ tasks)."""
+    if by_module:
         held_out = [task for task in tasks if corpus_split(_bug_path(task)) == "eval"]
     else:
         # The lowest hashes, at least one task as soon as there are two: a small repository still gets evaluated.
@@ -86,7 +103,7 @@ def spread_over_files(tasks: list[Task], count: int | None) -> list[Task]:
     """The first `count` tasks taken round-robin over the files their bugs are in (all of them for None).
 
     Task files list mutants file by file; their first N would all sit in two or three modules, and a
-    model trained on them learns those modules by heart instead of the agent's moves (session 3: eval
+    model trained on them learns those modules by heart instead of the agent's moves (5f06b1b: eval
     loss rose while train loss fell). Order within a file is kept, so the choice is deterministic.
     """
     by_file: dict[str, list[Task]] = {}
@@ -97,6 +114,28 @@ def spread_over_files(tasks: list[Task], count: int | None) -> list[Task]:
     for depth in range(max((len(queue) for queue in queues), default=0)):
         chosen.extend(queue[depth] for queue in queues if depth < len(queue))
     return chosen if count is None else chosen[:count]
+
+
+def _made_name(source: str) -> str:
+    """Each source its own file: switching sources never mixes their tasks or resumes the wrong one."""
+    if source == "mutation":
+        return "all.jsonl"  # with all.repo and all.log.jsonl beside it, as the campaign names them
+    return f"{source}.jsonl" if source in SOURCES else "from-file.jsonl"
+
+
+def _source_hash(source: str, repo: str) -> str:
+    """What the source reads, hashed: mined repositories by HEAD and manifest (mining pins refs into them)."""
+    if source not in SOURCES:
+        return hash_path(Path(source))
+    if source == "history":
+        from apprentice.tasks.history.git import check_history
+
+        return check_history(Path(repo))
+    if source == "package":
+        from apprentice.tasks.packages.manifest import read_manifest
+
+        return hash_value(read_manifest(Path(repo)).to_json())
+    return repo if repo == STDLIB else hash_path(Path(repo))
 
 
 def _bug_path(task: Task) -> str:
@@ -133,17 +172,16 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     from apprentice.data.quality import check_trajectories
     from apprentice.data.trajectories import gold_trajectories
 
-    directory = config.run_dir / "data" / target
+    directory = config.run.data_dir(target)
     out = directory / "sft.jsonl"
     settings = {"gates": config.gates.data.model_dump(mode="json"), "sft_data": config.sft_data.model_dump(mode="json")}
     inputs = {"tasks": hash_path(train_tasks), "settings": hash_value(settings)}
     if is_done(directory / "sft", inputs):
         return DataFile(out, _read_detail(directory / "sft"), skipped=True)
     section = config.sft_data
-    tasks = spread_over_files([Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()],
+    tasks = spread_over_files(read_tasks(train_tasks),
                               section.tasks)
-    shape = GoldShape(section.read_whole_lines, section.read_margin, section.max_output_chars, section.brief_thinking,
-                      section.read_end, tuple(section.template_paths))
+    shape = GoldShape.from_section(section)
     gold, gold_report = gold_trajectories(tasks, prompts="sft", gate=config.gates.data, shape=shape,
                                           workers=section.workers)
     template, template_report = gold_trajectories(tasks if section.template else [], template=True, prompts="sft",
@@ -160,26 +198,20 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     return DataFile(out, detail)
 
 
-def data_dir(config: RunConfig, target: str) -> Path:
-    """`data/<target>/`, or `data/<target>/round-<n>/` for flywheel rounds 2+ (round 1's data stays as it was)."""
-    directory = config.run_dir / "data" / target
-    return directory if config.round == 1 else directory / f"round-{config.round}"
-
-
 def make_preferences(config: RunConfig, target: str, train_tasks: Path, base_dir: Path, sft_adapter: Path) -> DataFile:
     """Preference pairs: the gold fix against episodes sampled from the SFT adapter, ranked by execution."""
     from apprentice.agent.backends import LocalBackend
     from apprentice.agent.loop import LoopConfig
     from apprentice.data.candidates import preferences_for_tasks
 
-    directory = data_dir(config, target)
+    directory = config.run.data_dir(target, config.round)
     out = directory / "preference.jsonl"
     settings = config.preference_data.model_dump(mode="json")
     inputs = {"tasks": hash_path(train_tasks), "adapter": hash_path(sft_adapter), "settings": hash_value(settings)}
     if is_done(directory / "preference", inputs):
         return DataFile(out, _read_detail(directory / "preference"), skipped=True)
     section = config.preference_data
-    tasks = spread_over_files([Task.from_json(line) for line in train_tasks.read_text().splitlines() if line.strip()],
+    tasks = spread_over_files(read_tasks(train_tasks),
                               section.tasks)
     backend = LocalBackend(base_dir, adapter=sft_adapter, temperature=section.temperature,
                            max_new_tokens=section.max_new_tokens, seed=0)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apprentice.agent.loop import LoopConfig
-from apprentice.artifacts import atomic_write_json, hash_path
+from apprentice.artifacts import METRICS_FILE, atomic_write_json, hash_path
 from apprentice.config.models import RunConfig
-from apprentice.cli.eval_render import load_tasks, local_factory
-from apprentice.evaluation.harness import METRICS_FILE, BackendFactory, EvalStamp, EvalSummary, evaluate
+from apprentice.evaluation.harness import BackendFactory, EvalStamp, EvalSummary, evaluate
 from apprentice.evaluation.report import render_comparison, render_report
-from apprentice.registry.registry import Registry, register_and_maybe_promote
+from apprentice.evaluation.targets import load_tasks, local_factory
+from apprentice.registry.registry import register_and_maybe_promote
 
 HEADLINE = ("tool_call_format_accuracy", "test_pass_rate", "build_pass_rate")
 # The learning signal along the chain: held-out tool-call format accuracy and mean reward per evaluated version.
@@ -35,9 +35,9 @@ SIGNAL_TOLERANCE = {"tool_call_format_accuracy": 0.05, "mean_reward": 0.1}
 def evaluate_version(config: RunConfig, target: str, base_dir: Path, version: str, adapter: Path | None) -> EvalSummary:
     """Evaluate `adapter` (None: the base alone) on the target's held-out tasks into eval/<target>/<version>/."""
     settings = config.eval
-    tasks = load_tasks(config.run_dir / "tasks" / target / "eval.jsonl")[: settings.max_tasks]
+    tasks = load_tasks(config.run.tasks_file(target, "eval"))[: settings.max_tasks]
     stamp = EvalStamp.build(target, version, adapter, base_dir, tasks)
-    out_dir = config.run_dir / "eval" / target / eval_label(config, version)
+    out_dir = config.run.eval_dir(target, version, config.round)
     loop = LoopConfig(max_turns=settings.max_turns, max_new_tokens=settings.max_new_tokens)
     summary = evaluate(tasks, _lazy(base_dir, adapter, settings.max_new_tokens), out_dir, stamp,
                        settings.attempts, settings.workers, loop, production_metrics=None)
@@ -53,17 +53,12 @@ class Registration:
     skipped: bool
 
 
-def eval_label(config: RunConfig, version: str) -> str:
-    """The eval directory of a version: `grpo`, or `round-2-grpo` in a flywheel round (the base is shared)."""
-    return version if version == "base" or config.round == 1 else f"round-{config.round}-{version}"
-
-
 def register_final(config: RunConfig, target: str, adapter: Path, version: str, gates_passed: bool,
                    force: bool, data_hash: str = "") -> Registration:
     """Register the chain's last adapter with its evaluation; promote it when allowed (or forced)."""
-    registry = Registry.for_run(config.run_dir)
+    registry = config.run.open_registry()
     before = registry.find_registered(target, hash_path(adapter))
-    metrics = config.run_dir / "eval" / target / eval_label(config, version) / METRICS_FILE
+    metrics = config.run.eval_dir(target, version, config.round) / METRICS_FILE
     parent = registry.production().get(target) if config.round > 1 else None
     record, production, why = register_and_maybe_promote(
         registry, target, adapter, metrics if metrics.exists() else None, gates_passed, str(config.run_dir),
@@ -113,7 +108,7 @@ def learning_signal(config: RunConfig, target: str, summaries: dict[str, EvalSum
             if old - new > allowed + 1e-9:
                 regressions.append(f"{after} regresses {name.replace('_', ' ')} {old:.3g} -> {new:.3g}")
     signal = Signal(values, regressions)
-    atomic_write_json(config.run_dir / "eval" / target / f"{eval_label(config, 'signal')}.json",
+    atomic_write_json(config.run.signal_file(target, config.round),
                       {"chain": [{"version": version, **value} for version, value in values.items()],
                        "regressions": regressions, "tolerance": SIGNAL_TOLERANCE})
     return signal

@@ -73,7 +73,7 @@ def run(config: RunConfig, force: bool = False) -> RunSummary:
         read_model_config(config.base.path)  # fail on a bad base before anything is written
     summary = RunSummary(config.run_dir)
     prepare_run_dir(config)
-    built = config.base.path is None and (config.run_dir / "base" / DONE_FILE).exists()
+    built = config.base.path is None and (config.run.base_dir / DONE_FILE).exists()
     base = _step(summary, "-", "base", lambda: prepare_base(config), _base_metric, reused=built)
     base_dir = base.path
     if config.pretrain.enabled:
@@ -89,9 +89,9 @@ def run_target(config: RunConfig, target: str, base_dir: Path, summary: RunSumma
     from apprentice.pipeline import data_steps as pipeline_data
 
     split = _step(summary, target, "tasks", lambda: pipeline_data.make_tasks(config, target),
-                  lambda s: f"{s.counts['train']} train / {s.counts['eval']} eval tasks")
+                  pipeline_data.tasks_headline)
     sft_data = _step(summary, target, "sft data", lambda: pipeline_data.make_trajectories(config, target, split.train),
-                     lambda d: d.detail)
+                     pipeline_data.data_headline)
     sft_path, start = sft_data.path, None
     if config.round > 1:  # a flywheel round: curated data with replay, continuing from the production adapter
         sft_path, start = flywheel_start(config, target)
@@ -100,7 +100,7 @@ def run_target(config: RunConfig, target: str, base_dir: Path, summary: RunSumma
         return
     pairs = _step(summary, target, "preference data",
                   lambda: pipeline_data.make_preferences(config, target, split.train, base_dir, sft.adapter_path),
-                  lambda d: d.detail)
+                  pipeline_data.data_headline)
     ipo = _stage(summary, target, "preference",
                  lambda: run_stage("preference", config, target, base_dir, sft.adapter_path, pairs.path))
     if _blocked(summary, target, ipo, force):
@@ -141,41 +141,33 @@ def run_stage(stage: str, config: RunConfig, target: str, base_dir: Path,
     from apprentice.stages.launch import run_launched, stage_module
     from apprentice.stages.result import StageInputs
 
-    inputs = StageInputs(target, stage_dir(config, target, stage), base_dir, parent, data)
+    inputs = StageInputs(target, config.run.stage_dir(target, stage, config.round), base_dir, parent, data)
     if config.launch.launcher == "accelerate":
         return run_launched(config, stage, inputs)
     return stage_module(stage).run(config, inputs)
 
 
-def stage_dir(config: RunConfig, target: str, stage: str) -> Path:
-    """`stages/<target>/<stage>/`; flywheel rounds 2+ under `stages/<target>/round-<n>/` so round 1 stays intact."""
-    if stage == "pretrain" or config.round == 1:
-        return config.run_dir / "stages" / target / stage
-    return config.run_dir / "stages" / target / f"round-{config.round}" / stage
-
-
 def flywheel_start(config: RunConfig, target: str) -> tuple[Path, Path | None]:
     """(SFT data, starting adapter) of a flywheel round: the curated data, the production adapter (if any)."""
     from apprentice.flywheel.curate import round_sft_data
-    from apprentice.registry.registry import Registry
 
     data = round_sft_data(config.run_dir, target, config.round)
-    production = Registry.for_run(config.run_dir).production().get(target)
+    production = config.run.open_registry().production().get(target)
     return data, Path(production.path) if production is not None else None
 
 
 def prepare_run_dir(config: RunConfig) -> None:
     """Create the run directory and write the resolved config to `run.yaml`."""
     ensure_writable(config.run_dir)
-    atomic_write_text(config.run_dir / "run.yaml", dump_config(config))
+    atomic_write_text(config.run.config_file, dump_config(config))
 
 
 def prepare_base(config: RunConfig) -> BaseReport:
     """The user's base (checked, never copied) or the embedded miniature gpt-oss built into the run."""
     if config.base.path is not None:
-        atomic_write_text(config.run_dir / "base" / "POINTER", f"{config.base.path.resolve()}\n")
+        atomic_write_text(config.run.base_pointer, f"{config.base.path.resolve()}\n")
         return inspect_base(config.base.path)
-    return build_tiny_base(config.run_dir / "base", size=config.base.size, seed=config.base.seed)
+    return build_tiny_base(config.run.base_dir, size=config.base.size, seed=config.base.seed)
 
 
 def _blocked(summary: RunSummary, target: str, result, force: bool) -> bool:
@@ -209,22 +201,12 @@ def _stage(summary: RunSummary, target: str, stage: str, action: Callable[[], An
 
 
 def key_metric(stage: str, metrics: dict[str, Any]) -> str:
-    """The one number that says whether a stage learned (SPEC §5's headline for each)."""
-    def number(key: str) -> str:
-        value = metrics.get(key)
-        return "n/a" if value is None else f"{value:.3g}"
+    """The one number that says whether a stage learned (SPEC §5's headline for each), from its module."""
+    from apprentice.stages import grpo, preference, pretrain, sft
 
-    if stage == "pretrain":
-        return f"loss {number('first_loss')} -> {number('final_loss')}"
-    if stage == "sft":
-        counted = (f" ({metrics['format_parsed']}/{metrics['format_probes']} turns)"
-                   if metrics.get("format_parsed") is not None else "")
-        return (f"loss {number('final_train_loss')}, format accuracy "
-                f"{number('format_accuracy_before')} -> {number('format_accuracy')}{counted}")
-    if stage == "preference":
-        return f"chosen>rejected {number('chosen_win_rate')}, KL {number('kl')}"
-    rewards = metrics.get("rewards") or []
-    return f"reward {rewards[0]:.3g} -> {rewards[-1]:.3g}, max {number('max_reward')}" if rewards else "no rewards"
+    headlines = {"pretrain": pretrain.headline, "sft": sft.headline, "preference": preference.headline,
+                 "grpo": grpo.headline}
+    return headlines[stage](metrics)
 
 
 def _base_metric(report: BaseReport) -> str:

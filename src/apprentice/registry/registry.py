@@ -16,17 +16,16 @@ from pathlib import Path
 
 import yaml
 
-from apprentice.registry import store
-from apprentice.artifacts import atomic_write_text, hash_path
+from apprentice.artifacts import REPORT_FILE, atomic_write_text, hash_path
 from apprentice.errors import RegistryError
 from apprentice.evaluation.regression import as_json, compare, flatten, regressed
 from apprentice.languages.registry import LANGUAGES
+from apprentice.registry import store
 from apprentice.registry.store import PRODUCTION, AdapterRecord, Event
 from apprentice.stages.result import ADAPTER_ORIGIN_FILE
 
 __all__ = ["AdapterRecord", "Event", "Registry", "register_and_maybe_promote"]
 
-REGISTRY_FILE = "registry.db"
 EXPORT_FILE = "adapter_registry.yaml"
 # A target may not look like a version or an alias reference, or "python-v3" would be ambiguous.
 _TARGET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -34,18 +33,16 @@ _VERSION_SUFFIX = re.compile(r"-v\d+$")
 
 
 class Registry:
-    """Adapter versions of one run (or of many, when several runs share one file) in SQLite."""
+    """Adapter versions of one run (or of many, when several runs share one file) in SQLite.
+
+    A run's own registry is opened by `RunDir(run).open_registry()`, which names its `registry.db`.
+    """
 
     def __init__(self, path: Path) -> None:
         """Open the registry database at `path`, creating it (and its directory) if missing."""
         self.path = Path(path)
         self._connections = store.Connections(self.path)
         self._connections.get()  # open now, so a bad path fails here and not at the first call
-
-    @classmethod
-    def for_run(cls, run_dir: Path) -> Registry:
-        """The registry of a run: `run_dir/registry.db`."""
-        return cls(Path(run_dir) / REGISTRY_FILE)
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -280,7 +277,7 @@ def register_and_maybe_promote(registry: Registry, target: str, adapter_dir: Pat
         record = registry.register(target, adapter_dir, read_base_hash(adapter_dir), data_hash, parent, run,
                                    adapter_hash=adapter_hash)
     if eval_metrics_path is not None:
-        report_file = eval_metrics_path.parent / "report.html"
+        report_file = eval_metrics_path.parent / REPORT_FILE
         metrics, report = flatten(_read_json(eval_metrics_path)), str(report_file) if report_file.exists() else None
         if (metrics, report) != (record.metrics, record.report):  # a resumed run changes nothing, bumps nothing
             record = registry.set_evaluation(record.version, metrics, report)

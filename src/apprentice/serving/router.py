@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from apprentice.agent.backends import LocalBackend, Reply
 from apprentice.agent.chat import render_prompt
 from apprentice.errors import RegistryError, ServingError
-from apprentice.flywheel.curate import InteractionLog, router_interaction
+from apprentice.flywheel.capture import InteractionLog, router_interaction
 from apprentice.languages.registry import LANGUAGES
 from apprentice.registry.registry import Registry
 from apprentice.serving import openai_api as wire

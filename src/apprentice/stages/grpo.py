@@ -46,11 +46,13 @@ from apprentice.stages.result import (
     StageResult,
     check_adapter_base,
     finish_stage,
+    headline_number,
     input_hashes,
     prepare_stage_dir,
     reuse_if_done,
     save_adapter,
 )
+from apprentice.tasks import task as task_records
 from apprentice.tasks.task import Task
 
 STAGE = "grpo"
@@ -94,8 +96,7 @@ def read_tasks(path: Path | None, target: str) -> list[Task]:
     """The target's tasks from a Task JSONL file; StageError when there are none."""
     if path is None or not path.is_file():
         raise StageError(f"grpo needs a tasks file (Task JSONL) for '{target}', got {path}; run the tasks step first")
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    tasks = [task for task in map(Task.from_json, lines) if task.language == target]
+    tasks = [task for task in task_records.read_tasks(path) if task.language == target]
     if not tasks:
         raise StageError(f"'{path}' holds no {target} tasks; GRPO needs at least one")
     return tasks
@@ -139,7 +140,7 @@ def render_agent_tool_schemas(trainer) -> None:
 
     TRL renders an environment's tools from its methods' signatures and docstrings: alphabetical, with a comment
     per argument, other descriptions. A prompt the policy never saw in SFT made the miniature write malformed
-    calls in all 12 rollouts (session 3). Rendering and parsing use these schemas; the calls still run on the
+    calls in all 12 rollouts (40ba40e, 2026-11-22). Rendering and parsing use these schemas; the calls still run on the
     environment's methods, which have the same names and arguments.
     """
     rendered = getattr(trainer, "_env_tools", None)
@@ -207,3 +208,11 @@ def collect_metrics(trainer, reward: ExecutionReward, seconds: float, resumed: b
         "steps": trainer.state.global_step,
         "resumed": resumed,
     }
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """The run summary's key metric: the mean reward from the first step to the last, and the best."""
+    rewards = metrics.get("rewards") or []
+    if not rewards:
+        return "no rewards"
+    return f"reward {rewards[0]:.3g} -> {rewards[-1]:.3g}, max {headline_number(metrics, 'max_reward')}"

@@ -22,6 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apprentice.artifacts import RunDir
 from apprentice.config.models import RunConfig, load_config
 from apprentice.errors import StageError
 from apprentice.stages.result import (
@@ -97,8 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parent", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args(argv)
-    config = load_config(args.run_dir / "run.yaml", [])
-    inputs = StageInputs(args.target, args.run_dir / "stages" / args.target / args.stage, args.base_dir,
+    run = RunDir(args.run_dir)
+    config = load_config(run.config_file, [])
+    inputs = StageInputs(args.target, run.stage_dir(args.target, args.stage, config.round), args.base_dir,
                          args.parent, args.data)
     stage_module(args.stage).run(config, inputs)
 

@@ -42,6 +42,7 @@ from apprentice.stages.result import (
     StageResult,
     check_adapter_base,
     finish_stage,
+    headline_number,
     input_hashes,
     prepare_stage_dir,
     reuse_if_done,
@@ -192,3 +193,8 @@ class PretokenizedDPOTrainer(DPOTrainer):
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         # Already tokenized (see preference_data); TRL's own pass would re-render the messages.
         return dataset
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """The run summary's key metric: how often chosen beat rejected, and the KL from the SFT policy."""
+    return f"chosen>rejected {headline_number(metrics, 'chosen_win_rate')}, KL {headline_number(metrics, 'kl')}"

@@ -30,6 +30,7 @@ from apprentice.stages.result import (
     StageInputs,
     StageResult,
     finish_stage,
+    headline_number,
     input_hashes,
     is_main_process,
     last_checkpoint,
@@ -143,3 +144,8 @@ def data_files(data: Path) -> list[Path]:
     if not files:
         raise StageError(f"pretraining corpus '{data}' holds no files; point it at source code or leave it empty for the stdlib")
     return files
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """The run summary's key metric: the loss from the first step to the last."""
+    return f"loss {headline_number(metrics, 'first_loss')} -> {headline_number(metrics, 'final_loss')}"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from apprentice.artifacts import (
+    METRICS_FILE,
     atomic_directory,
     atomic_write_json,
     ensure_writable,
@@ -30,7 +31,6 @@ from apprentice.gates import GateVerdict
 ADAPTER_DIR = "adapter"
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoints"
-METRICS_FILE = "metrics.json"
 GATE_FILE = "gate.json"
 # Written into every adapter so it can be matched to its base wherever it is copied.
 ADAPTER_ORIGIN_FILE = "apprentice_adapter.json"
@@ -177,3 +177,8 @@ def read_json(path: Path) -> Any:
     except (OSError, json.JSONDecodeError) as error:
         raise StageError(f"cannot read '{path}' ({error}); delete the stage directory and re-run") from None
 
+
+def headline_number(metrics: dict[str, Any], key: str) -> str:
+    """`metrics[key]` to 3 significant digits for a stage's headline; "n/a" when absent or None."""
+    value = metrics.get(key)
+    return "n/a" if value is None else f"{value:.3g}"

@@ -37,6 +37,7 @@ from apprentice.stages.result import (
     StageResult,
     check_adapter_base,
     finish_stage,
+    headline_number,
     input_hashes,
     is_main_process,
     prepare_stage_dir,
@@ -153,3 +154,11 @@ def _format_before(trainer, probes, stage_dir: Path, config: RunConfig, parse: P
     if is_main_process():
         atomic_write_json(path, {"format_accuracy": report.accuracy})
     return report.accuracy
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """The run summary's key metric: final loss and the held-out format accuracy before -> after."""
+    counted = (f" ({metrics['format_parsed']}/{metrics['format_probes']} turns)"
+               if metrics.get("format_parsed") is not None else "")
+    before, after = headline_number(metrics, "format_accuracy_before"), headline_number(metrics, "format_accuracy")
+    return f"loss {headline_number(metrics, 'final_train_loss')}, format accuracy {before} -> {after}{counted}"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from apprentice.agent.tools import schema_ordered
 from apprentice.agent.trajectory import Trajectory
-from apprentice.errors import StageError
+from apprentice.data.records import read_records
+from apprentice.errors import StageError, TrajectoryFormatError
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,10 @@ def read_trajectories(path: Path | None) -> list[Trajectory]:
     """Every trajectory in a JSONL file; StageError when the file is missing or holds none."""
     if path is None or not path.is_file():
         raise StageError(f"SFT data '{path}' does not exist; build it with the data step (Trajectory JSONL)")
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    trajectories = [Trajectory.from_json(line) for line in lines]
+    trajectories = read_records(path, Trajectory.from_json, error=TrajectoryFormatError)
     usable = [t for t in trajectories if any(m["role"] == "assistant" for m in t.messages)]
     if not usable:
-        raise StageError(f"SFT data '{path}' holds no trajectory with an assistant turn ({len(lines)} lines); "
+        raise StageError(f"SFT data '{path}' holds no trajectory with an assistant turn ({len(trajectories)} lines); "
                          "rebuild the dataset: there is nothing to learn from")
     return usable
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apprentice.config.models import DataGate
-from apprentice.tasks.mutation.engine import changed_lines
 from apprentice.tasks.mutation.campaign import iter_tasks, log_path
+from apprentice.tasks.mutation.engine import changed_lines
 
 
 @dataclass(frozen=True)

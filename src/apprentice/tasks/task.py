@@ -2,14 +2,15 @@
 
 Tasks travel as JSON lines. `Task.from_json` rejects unknown, missing and mistyped fields with a
 message naming the field, so a corpus written by an older or newer apprentice fails loudly.
+`read_tasks` (a JSONL file) and `read_task` (one task file) are the only ways task files are read.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from apprentice.data.records import read_records, record_from_line, record_line
 from apprentice.errors import TaskFormatError
 
 DIFFICULTY_TIERS = (1, 2, 3, 4)  # the four GRPO curriculum rows of SPEC §3, easiest first
@@ -55,50 +56,41 @@ class Task:
 
     def to_json(self) -> str:
         """One JSON line (no newline) that `Task.from_json` reads back to an equal task."""
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return record_line(self)
 
     @classmethod
     def from_json(cls, line: str) -> Task:
         """Parse one JSON line; unknown, missing or mistyped fields raise `TaskFormatError`."""
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise TaskFormatError(f"task line is not JSON ({error}): {line[:80]!r}") from error
-        record = _checked_fields(cls, raw, "task")
-        record["repo"] = RepoRef(**_checked_fields(RepoRef, record["repo"], "task.repo"))
-        for name in ("fail_to_pass", "pass_to_pass", "test_command", "changed_files", "changed_symbols"):
-            if name in record:
-                record[name] = _string_tuple(record[name], name)
-        return cls(**record)
+        return record_from_line(cls, line, "task", TaskFormatError)
 
 
-_SCALAR_TYPES = {"str": str, "int": int}
+def read_tasks(path: Path) -> list[Task]:
+    """Every task of a JSONL file (what `apprentice tasks mutate` writes), relative repo paths anchored.
+
+    TaskFormatError names the file and the line of a bad record, or the missing file and the fix.
+    """
+    tasks = read_records(Path(path), Task.from_json, error=TaskFormatError, what="tasks file",
+                         fix="give a tasks JSONL (apprentice tasks mutate --out FILE)")
+    return [_anchored(task, Path(path).parent) for task in tasks]
 
 
-def _checked_fields(record_type: type, raw: Any, where: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise TaskFormatError(f"{where} must be a JSON object, got {type(raw).__name__}")
-    names = {field.name for field in fields(record_type)}
-    required = {field.name for field in fields(record_type) if field.default is MISSING}
-    unknown, missing = sorted(set(raw) - names), sorted(required - set(raw))
-    if unknown:
-        raise TaskFormatError(f"{where}: unknown field(s) {unknown} (known: {sorted(names)})")
-    if missing:
-        raise TaskFormatError(f"{where}: missing field(s) {missing}")
-    for field in fields(record_type):
-        expected = _SCALAR_TYPES.get(str(field.type))
-        value = raw.get(field.name)
-        if expected is not None and field.name in raw and not _is_type(value, expected):
-            raise TaskFormatError(f"{where}.{field.name} must be {field.type}, got {value!r}")
-    return dict(raw)
+def read_task(path: Path) -> Task:
+    """The task of a `.json` file, or the first of a `.jsonl` one; a relative repo path is taken from its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise TaskFormatError(f"task file '{path}' does not exist; give a tasks JSONL or a task.json")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        text = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        task = Task.from_json(text.strip())
+    except TaskFormatError as error:
+        raise TaskFormatError(f"{path}: {error}") from error
+    return _anchored(task, path.parent)
 
 
-def _is_type(value: Any, expected: type) -> bool:
-    # bool is an int subclass in Python; a JSON `true` is never a valid tier.
-    return isinstance(value, expected) and not isinstance(value, bool)
-
-
-def _string_tuple(value: Any, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise TaskFormatError(f"task.{name} must be a list of strings, got {value!r}")
-    return tuple(value)
+def _anchored(task: Task, folder: Path) -> Task:
+    """`task` with a relative repo path taken from `folder` (the task file's), as a person wrote it."""
+    if Path(task.repo.path).is_absolute():
+        return task
+    return replace(task, repo=replace(task.repo, path=str(folder / task.repo.path)))

@@ -13,7 +13,6 @@ after every candidate) records each candidate's outcome, so a rerun resumes wher
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ from pathlib import Path
 from pydriller import Repository
 
 from apprentice.artifacts import atomic_write_json, ensure_writable
+from apprentice.data.records import append_line
 from apprentice.errors import CommitMiningError
 from apprentice.languages.language import Language, RunContext
 from apprentice.languages.registry import get_language
@@ -38,7 +38,7 @@ from apprentice.tasks.history.commit_filter import (
 from apprentice.tasks.history.scope import ChangeScope, functions_touching, split_file_diffs, touched_lines
 from apprentice.tasks.history.test_runs import compare_runs, run_tree_tests, task_test_ids
 from apprentice.tasks.mutation.engine import DIFFICULTY_LEVELS, changed_lines, difficulty_tier
-from apprentice.tasks.task import RepoRef, Task
+from apprentice.tasks.task import RepoRef, Task, read_tasks
 
 KEPT = "kept"
 DEFAULT_LIMITS = Limits(wall_seconds=300.0, cpu_seconds=300)  # a real suite file can take minutes
@@ -83,11 +83,13 @@ def stats_path(out: Path) -> Path:
 
 
 def mine_commits(repo: Path, language: str, out: Path, *, limits: Limits = DEFAULT_LIMITS,
-                 max_commits: int | None = None, source: MiningSource | None = None,
+                 max_commits: int | None = None, max_tasks: int | None = None,
+                 source: MiningSource | None = None,
                  on_commit: Callable[[MiningStats, int], None] | None = None) -> MiningStats:
     """Walk `repo`'s history (HEAD, detached or not), append validated tasks to `out` (JSONL).
 
-    `on_commit(stats, total)` is called after every commit (progress bars). Raises
+    The walk stops after `max_commits` commits or once `out` holds `max_tasks` tasks (resumed ones
+    count). `on_commit(stats, total)` is called after every commit (progress bars). Raises
     CommitMiningError for a shallow clone or a path that is no repository.
     """
     repo, lang = Path(repo).resolve(), get_language(language)
@@ -100,7 +102,7 @@ def mine_commits(repo: Path, language: str, out: Path, *, limits: Limits = DEFAU
     total = min(len(changes), max_commits or len(changes))
     started = time.monotonic()
     for commit in Repository(str(repo), to_commit=head).traverse_commits():
-        if stats.seen >= total:
+        if stats.seen >= total or (max_tasks is not None and stats.validated >= max_tasks):
             break
         facts = CommitFacts(commit.hash, commit.msg, commit.author.name or "", commit.author.email or "",
                             len(commit.parents), changes.get(commit.hash, ()))
@@ -161,7 +163,7 @@ def _validate(facts: CommitFacts, parent: str, language: Language, out: Path, so
         changed_files=scope.files, changed_symbols=scope.functions,
     )
     commit_git.pin(repo, facts.sha, buggy)
-    _append_line(out, task.to_json())
+    append_line(out, task.to_json())
     return KEPT
 
 
@@ -192,14 +194,6 @@ def _human_test_command(language: Language, test_files: tuple[str, ...]) -> tupl
     return language.test_command(RunContext(Path("."), Path("report.xml"), test_files, tools))
 
 
-def _append_line(path: Path, line: str) -> None:
-    """Append one whole line and flush it to disk: a crash leaves no half-written record."""
-    with path.open("a", encoding="utf-8") as stream:
-        stream.write(line + "\n")
-        stream.flush()
-        os.fsync(stream.fileno())
-
-
 def _drop_partial_line(path: Path) -> None:
     """Cut a trailing line without its newline (a crash mid-write) before appending again."""
     if not path.is_file():
@@ -220,9 +214,8 @@ def _resumed_stats(out: Path, repo: Path, language: str) -> MiningStats:
     if previous.is_file():
         stats.outcomes = _recorded_outcomes(previous, repo, language)
     if out.is_file():
-        for line in out.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                stats.outcomes[Task.from_json(line).origin.removeprefix("commit ")] = KEPT
+        for task in read_tasks(out):
+            stats.outcomes[task.origin.removeprefix("commit ")] = KEPT
     return stats
 
 

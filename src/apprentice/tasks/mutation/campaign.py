@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apprentice.data.records import append_line
 from apprentice.errors import ApprenticeError, ValidationError
 from apprentice.languages.registry import get_language
 from apprentice.sandbox import SandboxFailure, SandboxPool
 from apprentice.tasks import corpus
 from apprentice.tasks.mutation.batch_validation import BATCHED_LANGUAGES, batch_size, batches, validate_batch
-from apprentice.tasks.mutation.records import mutant_key, task_from_verdict
 from apprentice.tasks.mutation.engine import (
     DEFAULT_MAX_PER_FUNCTION,
     SKIPPED_DIRS,
@@ -36,8 +36,15 @@ from apprentice.tasks.mutation.engine import (
     MutationStats,
     mutants_for_repo,
 )
-from apprentice.tasks.task import Task
-from apprentice.tasks.mutation.validation import Baseline, Verdict, WorkerWorkspace, run_baseline, validate_mutant
+from apprentice.tasks.mutation.records import mutant_key, task_from_verdict
+from apprentice.tasks.mutation.validation import (
+    Baseline,
+    Verdict,
+    WorkerWorkspace,
+    run_baseline,
+    validate_mutant,
+)
+from apprentice.tasks.task import Task, read_tasks
 
 STDLIB = "stdlib"  # the repo argument that means "the embedded standard-library corpus"
 
@@ -123,8 +130,7 @@ def already_tried(out: Path) -> set[str]:
     keys = set()
     for line in _complete_lines(log_path(out)):
         keys.add(json.loads(line)["key"])
-    for line in _complete_lines(out):
-        keys.add(Task.from_json(line).id.rsplit("-", 1)[-1])
+    keys.update(task.id.rsplit("-", 1)[-1] for task in iter_tasks(out))
     return keys
 
 
@@ -255,11 +261,11 @@ class _Recorder:
             status = verdict.status
             if status == "killed" and not self._full():
                 task = task_from_verdict(verdict, self.task_repo, self.clean_commit)
-                _append(self.config.out, task.to_json())
+                append_line(self.config.out, task.to_json())
                 self.counts.kept += 1
             elif status == "killed":
                 status = "killed-over-cap"  # validated, but the run already holds --max tasks
-            _append(log_path(self.config.out), json.dumps(_log_entry(verdict, status)))
+            append_line(log_path(self.config.out), json.dumps(_log_entry(verdict, status)))
             self.counts.verdicts[verdict.status] += 1
             if self._full():
                 self.stop.set()
@@ -277,13 +283,7 @@ def _log_entry(verdict: Verdict, status: str) -> dict[str, object]:
             "duration_s": round(verdict.duration_s, 3), "detail": verdict.detail, "batched": verdict.batched}
 
 
-def _append(path: Path, line: str) -> None:
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
-        handle.flush()
-
-
 def iter_tasks(path: Path) -> Iterator[Task]:
-    """The tasks of a JSON-lines file, in order."""
-    for line in _complete_lines(path):
-        yield Task.from_json(line)
+    """The tasks of a JSON-lines file, in order: none before it is written, a torn last line dropped."""
+    if _complete_lines(path):  # drops a torn last line for good before the strict read
+        yield from read_tasks(path)

@@ -24,9 +24,9 @@ from pathlib import Path
 from tree_sitter import Language, Node, Parser, Point, Tree
 
 from apprentice.errors import MutationError, UnknownNameError
+from apprentice.languages.mutation_rules import MutationRules
 from apprentice.languages.registry import get_language
 from apprentice.tasks.mutation.operators import OPERATORS, Edit, OperatorContext, function_units, text_of
-from apprentice.languages.mutation_rules import MutationRules
 
 DIFF_CONTEXT = 3  # lines of context around each hunk, as `diff -u` and `git diff` write them
 # Directories of build outputs, dependencies and tooling: never the code under test.

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from apprentice.tasks.history.git import _TASK_IDENTITY, git
 from apprentice.tasks.mutation.engine import DIFFICULTY_LEVELS, Mutant, changed_lines, difficulty_tier
+from apprentice.tasks.mutation.validation import Verdict, mutated_source
 from apprentice.tasks.statement import task_statement
 from apprentice.tasks.task import RepoRef, Task
-from apprentice.tasks.mutation.validation import Verdict, mutated_source
 
 MUTANT_REF_PREFIX = "refs/apprentice/mutants/"
 # How a person runs a language's tests (Task.test_command); grading uses the language's own runner.

@@ -156,9 +156,9 @@ def _dry_run(package: Path, manifest: PackageManifest, python: str) -> None:
 
 
 def mine_package(package: Path, out: Path, *, limits: Limits = DEFAULT_LIMITS,
-                 max_commits: int | None = None,
+                 max_commits: int | None = None, max_tasks: int | None = None,
                  on_commit: Callable[[MiningStats, int], None] | None = None) -> MiningStats:
-    """Mine tasks from a package's history with no network: its own venv runs the tests."""
+    """Mine tasks from a package's history with no network: its own venv runs the tests (see `mine_commits`)."""
     package = Path(package).resolve()
     manifest = read_manifest(package)
     problems = static_problems(package, manifest)
@@ -167,4 +167,4 @@ def mine_package(package: Path, out: Path, *, limits: Limits = DEFAULT_LIMITS,
     with package_python(package, manifest) as python:
         source = MiningSource(package / "repo", str(package), {"python": python})
         return mine_commits(package / "repo", manifest.language, out, limits=limits, max_commits=max_commits,
-                            source=source, on_commit=on_commit)
+                            max_tasks=max_tasks, source=source, on_commit=on_commit)

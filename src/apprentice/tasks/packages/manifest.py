@@ -15,9 +15,10 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from apprentice.data.records import record_from_value
 from apprentice.errors import CommitMiningError, PackageError
 from apprentice.tasks.history import git as commit_git
 
@@ -59,28 +60,15 @@ def read_manifest(package: Path) -> PackageManifest:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise PackageError(f"{path} is corrupted (not JSON: {error}); rebuild the package") from None
-    if not isinstance(raw, dict):
-        raise PackageError(f"{path} must hold a JSON object, got {type(raw).__name__}; rebuild the package")
-    names = {field.name for field in fields(PackageManifest)}
-    if set(raw) != names:
-        raise PackageError(f"{path}: unknown field(s) {sorted(set(raw) - names)}, missing field(s) "
-                           f"{sorted(names - set(raw))}; rebuild the package")
-    _check_types(path, raw)
-    if raw["format"] != FORMAT:
-        raise PackageError(f"{path}: format {raw['format']!r} is not {FORMAT!r}; rebuild with this apprentice")
-    return PackageManifest(**{**raw, **{key: tuple(raw[key]) for key in ("test_command", "commits", "requirements")}})
-
-
-def _check_types(path: Path, raw: dict) -> None:
-    for key in ("format", "name", "language", "python_version", "head", "source"):
-        if not isinstance(raw[key], str):
-            raise PackageError(f"{path}: {key} must be a string, got {raw[key]!r}")
-    for key in ("test_command", "commits", "requirements"):
-        if not isinstance(raw[key], list) or not all(isinstance(item, str) for item in raw[key]):
-            raise PackageError(f"{path}: {key} must be a list of strings, got {raw[key]!r}")
-    wheels = raw["wheels"]
-    if not isinstance(wheels, dict) or not all(isinstance(v, str) and v.startswith("sha256:") for v in wheels.values()):
-        raise PackageError(f"{path}: wheels must map file names to 'sha256:<hex>', got {wheels!r}")
+    try:
+        manifest = record_from_value(PackageManifest, raw, "manifest", PackageError)
+    except PackageError as error:
+        raise PackageError(f"{path}: {error}; rebuild the package") from None
+    if manifest.format != FORMAT:
+        raise PackageError(f"{path}: format {manifest.format!r} is not {FORMAT!r}; rebuild with this apprentice")
+    if not all(isinstance(v, str) and v.startswith("sha256:") for v in manifest.wheels.values()):
+        raise PackageError(f"{path}: wheels must map file names to 'sha256:<hex>', got {manifest.wheels!r}")
+    return manifest
 
 
 def file_sha256(path: Path) -> str:

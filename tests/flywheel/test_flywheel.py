@@ -14,23 +14,21 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from apprentice.agent.backends import Reply
-from apprentice.cli.agent import agent_run_from_cli, capture_file
 from apprentice.agent.trajectory import Trajectory
+from apprentice.cli.agent import agent_run_from_cli
 from apprentice.cli.flywheel import flywheel_app
 from apprentice.errors import FlywheelError
-from apprentice.flywheel.curate import (
+from apprentice.flywheel.capture import (
     Interaction,
     InteractionLog,
-    curate,
+    capture_file,
     interactions_path,
-    next_round_data,
     read_interactions,
-    round_sft_data,
-    stats_text,
 )
+from apprentice.flywheel.curate import curate, next_round_data, round_sft_data, stats_text
 from apprentice.flywheel.secrets import conversation_hash
 
-TASK_FILE = Path(__file__).resolve().parent / "fixtures" / "repos" / "python" / "task.json"
+TASK_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "repos" / "python" / "task.json"
 PASSED = {"tests_complete": True, "tests": [{"id": "t::a", "status": "passed"}], "tests_failed": [], "tamper_flags": []}
 FAILED = {**PASSED, "tests": [{"id": "t::a", "status": "failed"}], "tests_failed": ["t::a"]}
 
@@ -295,6 +293,8 @@ def test_bad_replay_share_and_bad_rounds_are_one_clear_line(tmp_path):
     assert "\n" not in message and "replay share 0.5 is outside SPEC §6's 10%-20%" in message
     with pytest.raises(FlywheelError, match="round 1 is the pipeline's own data"):
         curate(log, tmp_path / "flywheel", 1)
+    with pytest.raises(FlywheelError, match="is not a run's flywheel directory"):
+        curate(log, tmp_path / "rounds", 2)
     with pytest.raises(FlywheelError, match="round 2 is not curated yet"):
         curate(log, tmp_path / "flywheel", 3)
     with pytest.raises(FlywheelError, match="no interactions captured"):

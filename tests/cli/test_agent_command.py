@@ -5,19 +5,20 @@ from pathlib import Path
 
 from rich.console import Console
 
-from apprentice.cli.agent import agent_run_from_cli, load_task_file, message_panel
 from apprentice.agent.trajectory import Trajectory
+from apprentice.cli.agent import agent_run_from_cli, message_panel
+from apprentice.tasks.task import read_task
 
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 
 
 def test_task_file_paths_resolve_next_to_the_file(tmp_path):
-    task = load_task_file(REPOS / "python" / "task.json")
+    task = read_task(REPOS / "python" / "task.json")
     assert task.repo.path == str(REPOS / "python" / "repo")
     jsonl = tmp_path / "tasks.jsonl"
     jsonl.write_text(json.dumps({**json.loads((REPOS / "python" / "task.json").read_text()),
                                  "repo": {"path": str(REPOS / "python" / "repo"), "commit": "", "package": ""}}) + "\n")
-    assert load_task_file(jsonl).id == task.id
+    assert read_task(jsonl).id == task.id
 
 
 def test_agent_run_end_to_end_with_the_embedded_base(tiny_base, tmp_path):

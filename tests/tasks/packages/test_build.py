@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from apprentice.errors import PackageError
-from apprentice.tasks.packages.manifest import read_manifest
 from apprentice.tasks.packages.build import build_package, mine_package, validate_package
+from apprentice.tasks.packages.manifest import read_manifest
 from apprentice.tasks.task import Task
 
 WHEELS = ("six==1.17.0", "pytest")

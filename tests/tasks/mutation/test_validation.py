@@ -11,12 +11,12 @@ from apprentice.grading.grade import grade
 from apprentice.languages.language import TestCase
 from apprentice.languages.registry import get_language
 from apprentice.sandbox import SandboxResult
-from apprentice.tasks.mutation.records import reverse_diff
-from apprentice.tasks.mutation.engine import Mutant
 from apprentice.tasks.mutation.campaign import CampaignConfig, iter_tasks, log_path, run_campaign
+from apprentice.tasks.mutation.engine import Mutant
+from apprentice.tasks.mutation.records import reverse_diff
 from apprentice.tasks.mutation.validation import judge
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "mutation"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "mutation"
 
 
 def _result(timed_out=False, returncode=1):

@@ -2,7 +2,13 @@
 
 import pytest
 
-from apprentice.config.models import RunConfig, dump_config, load_config, parse_override, split_config_argument
+from apprentice.config.models import (
+    RunConfig,
+    dump_config,
+    load_config,
+    parse_override,
+    split_config_argument,
+)
 from apprentice.errors import ConfigError
 
 

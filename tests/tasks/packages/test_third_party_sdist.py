@@ -10,8 +10,8 @@ import tarfile
 import pytest
 
 from apprentice.grading.grade import grade
-from apprentice.tasks.mutation.records import reverse_diff
 from apprentice.tasks.mutation.campaign import CampaignConfig, iter_tasks, run_campaign
+from apprentice.tasks.mutation.records import reverse_diff
 
 SDIST = "more-itertools==11.2.1"  # pure Python, no dependencies, pytest tests in tests/
 

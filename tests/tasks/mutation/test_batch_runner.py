@@ -11,7 +11,7 @@ from apprentice.tasks.mutation.batch_validation import batches, validate_batch
 from apprentice.tasks.mutation.engine import Mutant, mutants_for_repo
 from apprentice.tasks.mutation.validation import WorkerWorkspace, run_baseline, validate_mutant
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "mutation"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "mutation"
 
 # A docstring first: the traced run records a module's own code at line 1, like a function there.
 MODULE = textwrap.dedent("""\

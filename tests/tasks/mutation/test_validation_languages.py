@@ -7,10 +7,10 @@ import pytest
 from apprentice.grading.grade import grade
 from apprentice.languages.language import missing_tools
 from apprentice.languages.registry import get_language
-from apprentice.tasks.mutation.records import reverse_diff
 from apprentice.tasks.mutation.campaign import CampaignConfig, iter_tasks, run_campaign
+from apprentice.tasks.mutation.records import reverse_diff
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "mutation"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "mutation"
 
 
 @pytest.mark.parametrize("language", ["go", "rust", "typescript"])

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_pipeline import MICRO
+from test_run import MICRO
 
 # More SFT steps than the micro run, with a checkpoint every step, so the kill lands between two of them.
 LONGER_SFT = ["sft.max_steps=8", "sft.save_steps=1", "pretrain.enabled=false"]

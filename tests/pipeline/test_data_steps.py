@@ -4,7 +4,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent / "data"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
 from fixture_tasks import fixture_task  # noqa: E402
 
 from apprentice.pipeline.data_steps import spread_over_files  # noqa: E402

@@ -7,14 +7,10 @@ from fixture_tasks import fixture_task
 from rich.console import Console
 from trajectory_factory import make_trajectory
 
-from apprentice.cli.data import (
-    check_from_cli,
-    make_backend,
-    mix_from_cli,
-    preferences_from_cli,
-    trajectories_from_cli,
-)
-from apprentice.data.records import read_trajectories, write_lines
+from apprentice.agent.backends import make_backend
+from apprentice.agent.trajectory import read_trajectories
+from apprentice.cli.data import check_from_cli, mix_from_cli, preferences_from_cli, trajectories_from_cli
+from apprentice.data.records import write_lines
 from apprentice.errors import DataError
 
 

@@ -10,18 +10,19 @@ import pytest
 import yaml
 from rich.console import Console
 
-from apprentice.errors import RegistryError
-from apprentice.registry.registry import Registry, register_and_maybe_promote
-from apprentice.cli.registry_render import (
+from apprentice.artifacts import RunDir
+from apprentice.cli.registry import (
     export_from_cli,
     list_from_cli,
-    open_registry,
     promote_from_cli,
     register_from_cli,
     retire_from_cli,
     rollback_from_cli,
     show_from_cli,
 )
+from apprentice.errors import RegistryError
+from apprentice.registry.operations import open_registry
+from apprentice.registry.registry import Registry, register_and_maybe_promote
 from apprentice.stages.result import write_adapter_origin
 
 GOOD = {"test_pass_rate": 0.60, "tool_call_format_accuracy": 0.95, "median_diff_lines": 10.0}
@@ -51,7 +52,7 @@ def adapter(tmp_path) -> Path:
 
 @pytest.fixture()
 def registry(tmp_path) -> Registry:
-    return Registry.for_run(tmp_path / "run")
+    return RunDir(tmp_path / "run").open_registry()
 
 
 def evaluated(registry: Registry, adapter: Path, target: str = "python", **changes: float | None) -> str:
@@ -67,7 +68,7 @@ def test_versions_increase_per_target_and_are_never_reused(registry, adapter):
     assert (second.version, second.parent, second.status) == ("python-v2", "python-v1", "evaluating")
     registry.retire("python-v2")
     assert registry.register("python", adapter, "sha256:base").version == "python-v3"
-    assert Registry.for_run(registry.path.parent).get("python-v2").status == "retired"  # persisted, not deleted
+    assert RunDir(registry.path.parent).open_registry().get("python-v2").status == "retired"  # persisted, not deleted
 
 
 def test_register_rejects_bad_inputs_naming_them(registry, adapter, tmp_path):

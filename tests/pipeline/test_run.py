@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from apprentice.pipeline import run as pipeline
+from apprentice.artifacts import RunDir
 from apprentice.config.models import load_config
-from apprentice.registry.registry import Registry
+from apprentice.pipeline import run as pipeline
 
-FIXTURE_REPO = Path(__file__).resolve().parent / "fixtures" / "mutation" / "python"
+FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "mutation" / "python"
 
 # A few of everything: the point is that each stage hands its artifact to the next, not learning.
 MICRO = [
@@ -53,9 +53,9 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
     assert all(isinstance(entry["mean_reward"], float) for entry in signal["chain"])
     assert (run_dir / "report.html").is_file()
     # the gates failed, so only --force put the adapter in production, and the registry says so
-    production = Registry.for_run(run_dir).production()["python"]
+    production = RunDir(run_dir).open_registry().production()["python"]
     assert production.version == "python-v1" and production.path == str(run_dir / "stages/python/grpo/adapter")
-    promotion = [event for event in Registry.for_run(run_dir).events() if event.action == "promote"]
+    promotion = [event for event in RunDir(run_dir).open_registry().events() if event.action == "promote"]
     assert "apprentice run --force" in promotion[-1].detail["reason"] and "gate failed" in promotion[-1].detail["reason"]
     second = pipeline.run(config, force=True)
     assert all(step.skipped for step in second.steps), second.render()
@@ -75,7 +75,8 @@ def test_a_failed_gate_stops_the_chain_with_the_reason(tmp_path):
 def test_flywheel_round_two_trains_from_production_on_curated_data(tmp_path):
     from apprentice.agent.trajectory import Trajectory
     from apprentice.artifacts import hash_path
-    from apprentice.flywheel.curate import InteractionLog, agent_interaction, curate_run, interactions_path
+    from apprentice.flywheel.capture import InteractionLog, agent_interaction, interactions_path
+    from apprentice.flywheel.curate import curate_run
 
     config = load_config(None, [f"runs_dir={tmp_path}", "name=micro", *MICRO, "pretrain.enabled=false"])
     pipeline.run(config, force=True)
@@ -92,7 +93,7 @@ def test_flywheel_round_two_trains_from_production_on_curated_data(tmp_path):
                                              "round=2"]), force=True)
     assert (run_dir / "stages" / "python" / "round-2" / "grpo" / "DONE").is_file(), second.render()
     assert hash_path(run_dir / "stages" / "python" / "grpo") == round_one  # round 1 is left as it was
-    records = {record.version: record for record in Registry.for_run(run_dir).list("python")}
+    records = {record.version: record for record in RunDir(run_dir).open_registry().list("python")}
     assert records["python-v2"].parent == "python-v1" and records["python-v2"].status == "production"
     sft_meta = json.loads((run_dir / "stages/python/round-2/sft/meta.json").read_text())
     assert sft_meta["inputs"]["parent_adapter"] == hash_path(run_dir / "stages/python/grpo/adapter")

@@ -1,4 +1,4 @@
-"""`grade_from_cli`, the body of `apprentice grade`, in both of its forms."""
+"""`grade_patch_file`, the body of `apprentice grade`, in both of its forms."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ import pytest
 from grading_fixtures import REPOS
 
 from apprentice.errors import GradingInputError
-from apprentice.cli.grade import grade_from_cli
+from apprentice.grading.inputs import grade_patch_file
 
 PYTHON = REPOS / "python"
 
 
 def test_grade_from_task_file_prints_reward_json():
-    outcome = grade_from_cli(PYTHON / "fix.patch", task_file=PYTHON / "task.json")
+    outcome = grade_patch_file(PYTHON / "fix.patch", task_file=PYTHON / "task.json")
     record = json.loads(outcome.to_json())
     assert record["reward"] == 1.0 and record["tests_failed"] == [] and len(record["tests_passed"]) == 5
     assert outcome.summary().startswith("fixture-python-median [python] reward +1.00")
 
 
 def test_grade_from_flags():
-    outcome = grade_from_cli(
+    outcome = grade_patch_file(
         PYTHON / "fix.patch",
         repo=PYTHON / "repo",
         language="python",
@@ -45,4 +45,4 @@ def test_grade_from_flags():
 )
 def test_bad_invocations_name_the_fix(kwargs, message):
     with pytest.raises(GradingInputError, match=message):
-        grade_from_cli(PYTHON / "fix.patch", **kwargs)
+        grade_patch_file(PYTHON / "fix.patch", **kwargs)

@@ -1,0 +1,28 @@
+"""`apprentice run`: the whole pipeline for every configured target, resuming where it stopped."""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value overrides; they win over the YAML.")]
+
+
+def run_command(
+    config: Annotated[str | None, typer.Argument(help="Run config YAML (see examples/); defaults alone when omitted.")] = None,
+    overrides: Overrides = None,
+    force: Annotated[bool, typer.Option("--force", help="Go on past a failed gate; recorded in that stage's meta.json.")] = False,
+    launcher: Annotated[str | None, typer.Option(
+        "--launcher", help="accelerate: each training stage under `accelerate launch` (launch.config_file, "
+        "launch.num_processes); local: in this process. Default: the config's launch.launcher.")] = None,
+) -> None:
+    """Run the whole pipeline for every configured target, resuming where it stopped."""
+    from apprentice.config.models import load_config, split_config_argument
+    from apprentice.pipeline import run as pipeline
+
+    path, rest = split_config_argument(config, overrides or [])
+    rest += [f"launch.launcher={launcher}"] if launcher else []
+    summary = pipeline.run(load_config(path, rest), force=force)
+    console.print(summary.render(), soft_wrap=True, highlight=False)
