@@ -108,3 +108,13 @@ def test_show_treats_a_first_argument_with_equals_as_an_override(tmp_path):
     assert split_config_argument("sft.epochs=1", []) == (None, ["sft.epochs=1"])
     path = write(tmp_path, "")
     assert split_config_argument(str(path), ["a=1"]) == (path, ["a=1"])
+
+
+def test_statement_levels_must_be_distinct_known_levels():
+    from apprentice.errors import ConfigError
+
+    assert load_config(None, ["tasks.levels=[0, 2]"]).tasks.levels == [0, 2]
+    assert load_config(None, []).tasks.levels == [1]
+    for bad in ("[3]", "[1, 1]", "[]"):
+        with pytest.raises(ConfigError, match="levels"):
+            load_config(None, [f"tasks.levels={bad}"])

@@ -105,6 +105,9 @@ def test_evaluate_resumes_after_a_failure_and_writes_metrics(tmp_path, python_ta
     assert first["diff_lines"] == 2 and first["api_calls"] == 1 and first["hallucinated_calls"] == []
     assert first["assistant_turns"] == 4 and first["messages"][0]["role"] == "system"
     assert rows[1]["format_errors"] == 1 and rows[1]["error"] == "patch is empty"
+    assert rows[0]["rungs"] == {"format": True, "reads_named_file": True, "edit_applies": True, "builds": True,
+                                "fail_to_pass": True, "all_green": True}
+    assert not any(rows[1]["rungs"].values())  # a reply that did not parse, then an answer: no rung reached
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics == summary.metrics
@@ -119,6 +122,10 @@ def test_evaluate_resumes_after_a_failure_and_writes_metrics(tmp_path, python_ta
     assert against_base["tool_call_format_accuracy"]["flag"] is True  # 1.0 -> 0.83
     assert against_base["test_pass_rate"]["flag"] is False  # 0.25 -> 0.5
     assert metrics["regressions"]["against_production"] == []
+    card = metrics["report_card"]
+    assert (card["episodes"], card["without_rungs"]) == (2, 0)
+    assert {rung: (entry["count"], entry["of"]) for rung, entry in card["rungs"].items()} == {
+        rung: (1, 2) for rung in ("format", "reads_named_file", "edit_applies", "builds", "fail_to_pass", "all_green")}
 
 
 def test_parallel_workers_write_every_attempt_once(tmp_path, python_task):

@@ -275,3 +275,21 @@ def test_chromium_renders_the_reports_fully_offline(run_dir: Path, tmp_path: Pat
         shot = shots / name
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert result.stdout.count("1280x2000 px") == 2
+
+
+def test_the_report_card_is_a_chart_and_a_table_per_target_or_a_note(run_dir: Path):
+    from apprentice.evaluation.report_card import RUNGS, report_card
+
+    for version, reached in (("base", 0), ("sft", 2)):
+        metrics_file = run_dir / "eval" / "python" / version / "metrics.json"
+        record = json.loads(metrics_file.read_text())
+        rows = [{"rungs": {**dict.fromkeys(RUNGS, False), "format": i < reached}} for i in range(4)]
+        record["report_card"] = report_card(rows)
+        metrics_file.write_text(json.dumps(record))
+    text = render_comparison(run_dir).read_text(encoding="utf-8")
+    card = re.search(r'id="card">(.*?)<h2 id="charts">', text, re.S).group(1)
+    assert "python: held-out episodes reaching each rung" in card
+    assert card.count('<rect class="bar"') == 2 * len(RUNGS)  # a bar per rung and version
+    assert "format sft: 50.0%" in card and "format base: 0.0%" in card
+    assert "2/4 (15%-85%)" in card and "0/4 (0%-49%)" in card
+    assert "rust: no evaluation has a report card" in card

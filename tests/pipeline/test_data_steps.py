@@ -23,3 +23,23 @@ def test_tasks_are_taken_round_robin_over_files_in_their_order():
     assert [task.id for task in spread_over_files(tasks, None)][4:] == ["src/b.py-1", "src/a.py-2"]
     assert len(spread_over_files(tasks, 100)) == len(tasks)
     assert spread_over_files([], 3) == []
+
+
+def test_levels_are_dealt_evenly_and_a_level_no_task_has_is_one_error():
+    import dataclasses
+
+    import pytest
+
+    from apprentice.errors import TaskFormatError
+    from apprentice.pipeline.data_steps import deal_levels
+
+    base = fixture_task("python")
+    tasks = [dataclasses.replace(base, id=f"t-{i}", statements=(f"line {i}", base.statement, "tests fail"))
+             for i in range(9)]
+    dealt = deal_levels(tasks, [0, 1, 2])
+    assert [task.id for task in dealt] == [task.id for task in tasks]  # order kept
+    assert sorted(task.level for task in dealt) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert all(task.statement == task.statements[task.level] for task in dealt)
+    assert deal_levels(tasks, [0, 1, 2]) == dealt and deal_levels([base], [1]) == [base]
+    with pytest.raises(TaskFormatError, match="set tasks.levels to"):
+        deal_levels([base], [0])

@@ -46,6 +46,7 @@ def eval_with_progress(run_dir: Path, target: str, adapter: Path | None, version
                        attempts: int, workers: int, endpoint: str | None, model_name: str | None, max_turns: int,
                        console: Console, max_new_tokens: int = 512) -> Path:
     """Evaluate with a progress bar, print the metric table; the metrics.json path."""
+    from apprentice.evaluation.report_card import rung_table
     from apprentice.evaluation.targets import prepare_eval
 
     job = prepare_eval(run_dir, target, adapter, version, tasks_file, endpoint, model_name, max_turns, max_new_tokens)
@@ -55,6 +56,9 @@ def eval_with_progress(run_dir: Path, target: str, adapter: Path | None, version
         bar = progress.add_task(f"eval {target} {job.chosen.version}", total=len(job.tasks) * attempts)
         summary = job.run(attempts, workers, on_row=lambda row: progress.advance(bar))
     console.print(metric_table(summary.metrics))
+    if "report_card" in summary.metrics:
+        console.print(f"held-out episodes reaching each rung (SPEC §10)\n{rung_table({job.chosen.version: summary.metrics['report_card']})}",
+                      highlight=False)
     console.print(f"{summary.ran} attempts run, {summary.reused} reused, {summary.seconds:.1f}s -> {job.metrics_file}")
     return job.metrics_file
 

@@ -17,6 +17,7 @@ from apprentice.config.errors import describe_validation_error
 from apprentice.errors import ConfigError
 from apprentice.languages.registry import language_names
 from apprentice.tasks.sources import SOURCES, source_problem
+from apprentice.tasks.task import STATEMENT_LEVELS
 
 LANGUAGES = language_names()
 
@@ -200,6 +201,18 @@ class TasksSection(Section):
     workers: int = Field(2, gt=0, description="Mutants validated at once, one sandbox workspace each.")
     max_per_function: int = Field(10, gt=0, description="Cap on mutants per function: no single function dominates.")
     eval_share: float = Field(0.1, gt=0, lt=1, description="Held-out share for repos without a module split (the stdlib has one).")
+    # [1] keeps today's statements; mixing in 0 gives the miniature tasks it can locate (SPEC §10).
+    levels: list[int] = Field([1], min_length=1, description="Statement levels (SPEC §10) dealt to the tasks in "
+                              "turn by a hash of their id: 0 names file, line and kind of change; 1 file and "
+                              "function; 2 only the failing tests.")
+
+    @field_validator("levels")
+    @classmethod
+    def _known_levels(cls, levels: list[int]) -> list[int]:
+        unknown = [level for level in levels if level not in STATEMENT_LEVELS]
+        if unknown or len(set(levels)) != len(levels):
+            raise ValueError(f"levels {levels} must be distinct values of {list(STATEMENT_LEVELS)}, e.g. [0, 1]")
+        return levels
 
     @field_validator("source")
     @classmethod

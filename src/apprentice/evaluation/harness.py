@@ -36,6 +36,7 @@ from apprentice.errors import ApprenticeError, BackendError, EvaluationError
 from apprentice.evaluation import regression
 from apprentice.evaluation.hallucination import check_patch
 from apprentice.evaluation.metrics import compute_metrics, iterations_to_green
+from apprentice.evaluation.report_card import episode_rungs, report_card
 from apprentice.grading.workspace import pinned_snapshot
 from apprentice.tasks.task import Task
 
@@ -117,7 +118,8 @@ def metrics_document(rows: list[dict], stamp: EvalStamp, language: str, attempts
     rewards = [row["reward"] for row in rows if isinstance(row.get("reward"), int | float)]
     mean_reward = round(sum(rewards) / len(rewards), 4) if rewards else None
     return {**asdict(stamp), "tasks": len({row["task_id"] for row in rows}), "attempts": attempts,
-            "metrics": metrics, "mean_reward": mean_reward, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "metrics": metrics, "mean_reward": mean_reward, "report_card": report_card(rows),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "regressions": {"against_base": against_base, "against_production": _against(flat, production_metrics)}}
 
 
@@ -222,7 +224,7 @@ def attempt_row(task: Task, attempt: int, trajectory: Trajectory) -> dict:
         api = check_patch(patch, snapshot, task.language)
     tests = outcome.get("tests", [])
     return {
-        "task_id": task.id, "attempt": attempt, "language": task.language, "reward": outcome.get("reward", 0.0),
+        "task_id": task.id, "attempt": attempt, "level": task.level, "language": task.language, "reward": outcome.get("reward", 0.0),
         "build_ok": outcome.get("build_ok"), "tests_total": len(tests), "tests_passed": len(outcome.get("tests_passed", [])),
         "all_tests_pass": bool(outcome.get("tests_complete") and tests and not outcome.get("tests_failed")),
         "lint_clean": outcome.get("lint_clean"), "lint_skipped": outcome.get("lint_skipped", ""),
@@ -232,7 +234,9 @@ def attempt_row(task: Task, attempt: int, trajectory: Trajectory) -> dict:
         "iterations_to_green": iterations_to_green(list(trajectory.messages)),
         "api_calls": len(api.calls), "hallucinated_calls": list(api.hallucinated),
         "error": outcome.get("error", ""), "grading_skipped": outcome.get("skipped", ""),
-        "seconds": trajectory.seconds, "messages": list(trajectory.messages),
+        "seconds": trajectory.seconds, "rungs": episode_rungs(task, list(trajectory.messages), outcome,
+                                                             trajectory.format_errors),
+        "messages": list(trajectory.messages),
     }
 
 

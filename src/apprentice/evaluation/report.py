@@ -23,6 +23,7 @@ from apprentice.artifacts import METRICS_FILE, REPORT_FILE, RunDir, atomic_write
 from apprentice.errors import EvaluationError
 from apprentice.evaluation import report_html as html
 from apprentice.evaluation import svg
+from apprentice.evaluation.report_card import RUNGS
 
 RESULTS_FILE = "results.jsonl"
 
@@ -124,12 +125,13 @@ def render_comparison(run_dir: Path) -> Path:
                               "compare; run `apprentice eval` first")
     body = "".join((
         f"<h1>Run {html.escape(run_dir.name)}: evaluations and training</h1>",
-        '<nav><a href="#metrics">Metrics</a><a href="#charts">By version</a><a href="#curves">Training curves</a></nav>',
+        '<nav><a href="#metrics">Metrics</a><a href="#card">Report card</a><a href="#charts">By version</a><a href="#curves">Training curves</a></nav>',
         html.facts(_run_facts(run_dir, evaluations)),
         "".join(html.note(f"{path} has no {METRICS_FILE}: not compared (run `apprentice eval` for it)")
                 for path in unfinished),
         '<h2 id="metrics">Metrics by target</h2>', _target_tables(evaluations, run_dir),
         "<h3>Across targets (latest version of each)</h3>", cross_target_table(evaluations),
+        '<h2 id="card">Report card (SPEC §10)</h2>', report_card_section(evaluations),
         '<h2 id="charts">Metrics by version</h2>', metric_charts(evaluations),
         '<h2 id="curves">Training curves</h2>', training_curves(run_dir),
     ))
@@ -186,6 +188,30 @@ def cross_target_table(evaluations: list[Evaluation]) -> str:
                     + "</tr>")
     headers = ("target", "version", "test pass rate", "vs best", "tool-call accuracy", "verdict")
     return html.table(headers, rows, numeric=(2, 3, 4))
+
+
+def report_card_section(evaluations: list[Evaluation]) -> str:
+    """Per target: the share of held-out episodes reaching each rung, a bar per version grouped by rung,
+    and the counts with their Wilson 95% intervals; a line of text where no evaluation has a card."""
+    parts = []
+    for target in dict.fromkeys(e.target for e in evaluations):
+        carded = [e for e in evaluations if e.target == target and isinstance(e.record.get("report_card"), dict)]
+        if not carded:
+            parts.append(html.note(f"{target}: no evaluation has a report card (evaluated before rungs were recorded)"))
+            continue
+        bars = [svg.Bar(rung, e.version, e.record["report_card"]["rungs"][rung]["rate"]) for rung in RUNGS for e in carded]
+        rows = ["<tr>" + html.cell(rung) + "".join(html.cell(_rung_cell(e.record["report_card"]["rungs"][rung]), "num")
+                                                    for e in carded) + "</tr>" for rung in RUNGS]
+        parts.append(svg.bar_chart(bars, title=f"{target}: held-out episodes reaching each rung", percent=True))
+        parts.append(html.table(("rung", *(e.version for e in carded)), rows, numeric=tuple(range(1, len(carded) + 1))))
+    return "".join(parts)
+
+
+def _rung_cell(entry: dict) -> str:
+    if not entry["of"]:
+        return "n/a"
+    low, high = entry["interval"]
+    return f"{entry['count']}/{entry['of']} ({low:.0%}-{high:.0%})"
 
 
 def metric_charts(evaluations: list[Evaluation]) -> str:

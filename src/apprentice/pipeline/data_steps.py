@@ -61,6 +61,7 @@ def make_tasks(config: RunConfig, target: str) -> TaskSplit:
         raise DataError(f"task validation for {target} was interrupted; run again to resume it")
     tasks = list(iter_tasks(report.out))
     train, held_out = split_tasks(tasks, section.source == "mutation" and repo == STDLIB, section.eval_share)
+    train, held_out = deal_levels(train, section.levels), deal_levels(held_out, section.levels)
     atomic_write_text(split.train, "".join(task.to_json() + "\n" for task in train))
     atomic_write_text(split.eval, "".join(task.to_json() + "\n" for task in held_out))
     stats = task_stats(report.out)
@@ -90,13 +91,22 @@ def split_tasks(tasks: list[Task], by_module: bool, eval_share: float) -> tuple[
     any other source or repository by task-id hash (the `eval_share` of tasks with the lowest hashes:
     deterministic, and never empty for 2+ tasks)."""
     if by_module:
-        held_out = [task for task in tasks if corpus_split(_bug_path(task)) == "eval"]
+        held_out = [task for task in tasks if corpus_split(task.bug_file) == "eval"]
     else:
         # The lowest hashes, at least one task as soon as there are two: a small repository still gets evaluated.
         count = max(1, round(eval_share * len(tasks))) if len(tasks) > 1 else 0
         held_out = sorted(tasks, key=lambda task: _hash_share(task.id))[:count]
     ids = {task.id for task in held_out}
     return [task for task in tasks if task.id not in ids], held_out
+
+
+def deal_levels(tasks: list[Task], levels: list[int]) -> list[Task]:
+    """Each task at one of `levels`, dealt in turn in the order of a hash of its id (so every level gets its
+    share, whatever the file order), the tasks kept in their order. TaskFormatError for a task whose source
+    wrote no statement at the level it is dealt (mined tasks carry their commit's text only)."""
+    order = sorted(range(len(tasks)), key=lambda index: _hash_share(tasks[index].id))
+    dealt = {index: levels[turn % len(levels)] for turn, index in enumerate(order)}
+    return [task.at_level(dealt[index]) for index, task in enumerate(tasks)]
 
 
 def spread_over_files(tasks: list[Task], count: int | None) -> list[Task]:
@@ -108,7 +118,7 @@ def spread_over_files(tasks: list[Task], count: int | None) -> list[Task]:
     """
     by_file: dict[str, list[Task]] = {}
     for task in tasks:
-        by_file.setdefault(_bug_path(task), []).append(task)
+        by_file.setdefault(task.bug_file, []).append(task)
     queues = list(by_file.values())
     chosen: list[Task] = []
     for depth in range(max((len(queue) for queue in queues), default=0)):
@@ -136,11 +146,6 @@ def _source_hash(source: str, repo: str) -> str:
 
         return hash_value(read_manifest(Path(repo)).to_json())
     return repo if repo == STDLIB else hash_path(Path(repo))
-
-
-def _bug_path(task: Task) -> str:
-    first = next((line for line in task.bug.splitlines() if line.startswith("+++ ")), "+++ b/unknown")
-    return first[4:].removeprefix("b/")
 
 
 def _hash_share(task_id: str) -> float:

@@ -14,7 +14,7 @@ records why, so a forced demo still ends with a served adapter.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from apprentice.agent.loop import LoopConfig
@@ -22,6 +22,7 @@ from apprentice.artifacts import METRICS_FILE, atomic_write_json, hash_path
 from apprentice.config.models import RunConfig
 from apprentice.evaluation.harness import BackendFactory, EvalStamp, EvalSummary, evaluate
 from apprentice.evaluation.report import render_comparison, render_report
+from apprentice.evaluation.report_card import rung_table, rungs_lifted
 from apprentice.evaluation.targets import load_tasks, local_factory
 from apprentice.registry.registry import register_and_maybe_promote
 
@@ -75,10 +76,23 @@ def register_final(config: RunConfig, target: str, adapter: Path, version: str, 
 
 @dataclass(frozen=True)
 class Signal:
-    """Held-out format accuracy and mean reward per evaluated version, and the stages that regressed."""
+    """Held-out format accuracy and mean reward per evaluated version, the stages that regressed, and the
+    report card (SPEC §10): each version's rungs and the rungs each stage lifted beyond the one before."""
 
     values: dict[str, dict[str, float | None]]
     regressions: list[str]
+    cards: dict[str, dict] = field(default_factory=dict)
+    lifted: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def helps_nothing(self) -> list[str]:
+        """The stages (after the base) that lifted no rung beyond the previous version's 95% interval."""
+        return [version for version, rungs in self.lifted.items() if not rungs]
+
+    @property
+    def rung_table(self) -> str:
+        """The rung table, base -> each stage, for the run summary."""
+        return rung_table(self.cards)
 
     @property
     def line(self) -> str:
@@ -88,7 +102,8 @@ class Signal:
             chain = [f"{version} {'n/a' if v[name] is None else shown.format(v[name])}" for version, v in self.values.items()]
             parts.append(f"{label} " + " -> ".join(chain))
         verdict = "; ".join(self.regressions) if self.regressions else "no stage regresses the one before by more than 5%"
-        return f"{'; '.join(parts)}; {verdict}"
+        helped = ", ".join(f"{version} lifts {' + '.join(rungs) or 'no rung'}" for version, rungs in self.lifted.items())
+        return f"{'; '.join(parts)}; {verdict}" + (f"; {helped}" if helped else "")
 
 
 def learning_signal(config: RunConfig, target: str, summaries: dict[str, EvalSummary]) -> Signal:
@@ -107,10 +122,15 @@ def learning_signal(config: RunConfig, target: str, summaries: dict[str, EvalSum
             allowed = tolerance * old if name == "tool_call_format_accuracy" else tolerance
             if old - new > allowed + 1e-9:
                 regressions.append(f"{after} regresses {name.replace('_', ' ')} {old:.3g} -> {new:.3g}")
-    signal = Signal(values, regressions)
+    cards = {version: summary.metrics["report_card"] for version, summary in summaries.items()
+             if "report_card" in summary.metrics}
+    carded = list(cards)
+    lifted = {after: rungs_lifted(cards[before], cards[after]) for before, after in zip(carded, carded[1:], strict=False)}
+    signal = Signal(values, regressions, cards, lifted)
     atomic_write_json(config.run.signal_file(target, config.round),
                       {"chain": [{"version": version, **value} for version, value in values.items()],
-                       "regressions": regressions, "tolerance": SIGNAL_TOLERANCE})
+                       "regressions": regressions, "tolerance": SIGNAL_TOLERANCE,
+                       "report_card": cards, "rungs_lifted": lifted, "helps_no_rung": signal.helps_nothing})
     return signal
 
 

@@ -56,6 +56,7 @@ class RunSummary:
     run_dir: Path
     steps: list[StepRecord] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)
+    rung_tables: dict[str, str] = field(default_factory=dict)  # target -> its report card, base -> each stage
 
     def render(self) -> str:
         """A fixed-width table: target, step, time, key metric, gate; then any stopped chains."""
@@ -64,6 +65,9 @@ class RunSummary:
             time_text = "reused" if s.skipped else f"{s.seconds:.1f}s"
             lines.append(f"  {s.target:<8} {s.step:<16} {time_text:>8}  {s.gate:<13} {s.metric}")
         lines += [f"  {target}: chain stopped: {reason}" for target, reason in self.stopped.items()]
+        for target, table in self.rung_tables.items():
+            lines += [f"  {target}: held-out episodes reaching each rung (SPEC §10)"]
+            lines += [f"    {row}" for row in table.splitlines()]
         return "\n".join(lines)
 
 
@@ -126,8 +130,10 @@ def evaluate_and_register(config: RunConfig, target: str, base_dir: Path, stages
                                    lambda v=version, a=adapter: pipeline_eval.evaluate_version(config, target, base_dir, v, a),
                                    pipeline_eval.headline)
     if len(evaluated) > 1:
-        _step(summary, target, "signal", lambda: pipeline_eval.learning_signal(config, target, evaluated),
-              lambda signal: signal.line, reused=all(e.skipped for e in evaluated.values()))
+        signal = _step(summary, target, "signal", lambda: pipeline_eval.learning_signal(config, target, evaluated),
+                       lambda signal: signal.line, reused=all(e.skipped for e in evaluated.values()))
+        if signal.cards:
+            summary.rung_tables[target] = signal.rung_table
     passed = all(result.gate is None or result.gate.passed for result in stages.values())
     _step(summary, target, "register",
           lambda: pipeline_eval.register_final(config, target, stages["grpo"].adapter_path, "grpo", passed, force,

@@ -7,13 +7,13 @@ SFT gate checks.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from apprentice.evaluation.report_card import wilson_interval
 from apprentice.stages.sft_data import FormatProbe
 
 # parse(tokenizer, completion_text, prompt_text) -> an object with `format_error: str | None`
@@ -40,12 +40,7 @@ class FormatReport:
         They are not: the turns of one task tend to fail together, so the real spread is wider (`by_task`
         shows it). A few dozen probes cannot tell 92% from 97%; the interval says so next to the figure.
         """
-        if not self.probes:
-            return 0.0, 1.0
-        n, share = self.probes, self.accuracy
-        centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return max(0.0, centre - half), min(1.0, centre + half)
+        return wilson_interval(self.parsed, self.probes, z)
 
 
 def default_parser() -> Parser:

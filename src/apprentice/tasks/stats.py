@@ -59,18 +59,13 @@ def task_stats(path: Path) -> TaskStats:
         per_language=dict(Counter(task.language for task in tasks)),
         per_operator=dict(Counter(task.origin for task in tasks).most_common()),
         per_difficulty=dict(sorted(Counter(task.difficulty for task in tasks).items())),
-        per_file=dict(Counter(_bug_path(task.bug) for task in tasks).most_common()),
+        per_file=dict(Counter(task.bug_file for task in tasks).most_common()),
         duplicate_pairs=sum(count - 1 for count in pairs.values()),
         max_per_function=max(functions.values(), default=0),
         mean_fail_to_pass=sum(len(task.fail_to_pass) for task in tasks) / max(1, len(tasks)),
         mean_diff_lines=sum(changed_lines(task.bug) for task in tasks) / max(1, len(tasks)),
         verdicts=dict(verdicts), campaign_seconds=seconds,
     )
-
-
-def _bug_path(diff: str) -> str:
-    header = next((line for line in diff.splitlines() if line.startswith("+++ ")), "+++ ?")
-    return header[4:].removeprefix("b/")
 
 
 def gate_problems(stats: TaskStats, gate: DataGate) -> list[str]:

@@ -14,6 +14,7 @@ from apprentice.data.records import read_records, record_from_line, record_line
 from apprentice.errors import TaskFormatError
 
 DIFFICULTY_TIERS = (1, 2, 3, 4)  # the four GRPO curriculum rows of SPEC §3, easiest first
+STATEMENT_LEVELS = (0, 1, 2)  # SPEC §10: 0 file, line and kind of change; 1 file and function; 2 the failing tests
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Task:
     # What the fix touches, for per-role datasets (scope: which files; precision: which symbols).
     changed_files: tuple[str, ...] = ()
     changed_symbols: tuple[str, ...] = ()  # "path::Qualified.name"
+    level: int = 1  # the statement level (SPEC §10) of `statement`: 0 file+line+kind, 1 file+function, 2 tests only
+    statements: tuple[str, ...] = ()  # the statement at levels 0, 1, 2 when the source wrote all three
 
     def __post_init__(self) -> None:
         if not self.fail_to_pass:
@@ -53,6 +56,27 @@ class Task:
             raise TaskFormatError(
                 f"task '{self.id}': difficulty {self.difficulty!r} is not one of {DIFFICULTY_TIERS}"
             )
+        if self.level not in STATEMENT_LEVELS:
+            raise TaskFormatError(f"task '{self.id}': level {self.level!r} is not one of {STATEMENT_LEVELS}")
+        if self.statements and (len(self.statements) != len(STATEMENT_LEVELS)
+                                or self.statements[self.level] != self.statement):
+            raise TaskFormatError(f"task '{self.id}': statements must hold one text per level {STATEMENT_LEVELS}, "
+                                  f"the level-{self.level} one equal to `statement`")
+
+    def at_level(self, level: int) -> Task:
+        """This task with its level-`level` statement; TaskFormatError when its source wrote no such statement."""
+        if level == self.level:
+            return self
+        if not self.statements:
+            raise TaskFormatError(f"task '{self.id}' (source {self.source}) has a level-{self.level} statement only, "
+                                  f"not level {level}: set tasks.levels to [{self.level}] for this source")
+        return replace(self, level=level, statement=self.statements[level])
+
+    @property
+    def bug_file(self) -> str:
+        """The file the bug diff changes (its first `+++ b/` header): the file a level 0-1 statement names."""
+        header = next((line for line in self.bug.splitlines() if line.startswith("+++ ")), "+++ ?")
+        return header[4:].removeprefix("b/")
 
     def to_json(self) -> str:
         """One JSON line (no newline) that `Task.from_json` reads back to an equal task."""

@@ -99,6 +99,13 @@ def test_max_caps_the_tasks_written(tmp_path):
     out = tmp_path / "tasks.jsonl"
     summary = run_campaign(CampaignConfig(FIXTURES / "python", "python", out, max_tasks=3, workers=1))
     assert summary.counts.kept == 3 and len(list(iter_tasks(out))) == 3
+    for task in iter_tasks(out):  # every mutation task carries its statement at each level (SPEC §10)
+        located, named, symptom = task.statements
+        assert task.level == 1 and task.statement == named and f"`{named.split('`')[1]}" in named
+        assert f"of {task.bug_file} is wrong: the tests in tests/" in located or \
+            "A statement is missing at line" in located
+        assert task.bug_file not in symptom and symptom.split(" (")[0] in named
+        assert task.at_level(0).statement == located and task.at_level(2).level == 2
 
 
 def test_clean_failures_are_reported_and_skipped_and_bad_files_counted(tmp_path):

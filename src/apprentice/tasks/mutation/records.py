@@ -15,7 +15,7 @@ from pathlib import Path
 from apprentice.tasks.history.git import _TASK_IDENTITY, git
 from apprentice.tasks.mutation.engine import DIFFICULTY_LEVELS, Mutant, changed_lines, difficulty_tier
 from apprentice.tasks.mutation.validation import Verdict, mutated_source
-from apprentice.tasks.statement import task_statement
+from apprentice.tasks.statement import located_statement, symptom_statement, task_statement
 from apprentice.tasks.task import RepoRef, Task
 
 MUTANT_REF_PREFIX = "refs/apprentice/mutants/"
@@ -39,12 +39,13 @@ def task_from_verdict(verdict: Verdict, repo: Path, clean_commit: str) -> Task:
     task_id = f"mutant-{mutant.language}-{mutant_key(mutant)}"
     buggy = buggy_commit(repo, clean_commit, mutant, task_id)
     tier = difficulty_tier(changed_lines(mutant.diff), len(verdict.fail_to_pass), 1)
+    statements = (located_statement(mutant.operator, mutant.path, mutant.line, verdict.failures),
+                  task_statement(mutant.function, mutant.path, verdict.failures), symptom_statement(verdict.failures))
     return Task(
         id=task_id, language=mutant.language, source="mutation", repo=RepoRef(str(repo), buggy),
         bug=mutant.diff, fail_to_pass=verdict.fail_to_pass, pass_to_pass=verdict.pass_to_pass,
         test_command=HUMAN_TEST_COMMANDS[mutant.language], origin=mutant.operator,
-        statement=task_statement(mutant.function, mutant.path, verdict.failures),
-        difficulty=DIFFICULTY_LEVELS[tier],
+        statement=statements[1], difficulty=DIFFICULTY_LEVELS[tier], level=1, statements=statements,
     )
 
 
