@@ -142,3 +142,42 @@ def test_shape_defaults_and_values_come_from_the_sft_data_section():
     assert GoldShape() == GoldShape.from_section(SftDataSection())
     section = SftDataSection(read_margin=3, read_end=False, template_paths=["retry"])
     assert GoldShape.from_section(section) == GoldShape(read_margin=3, read_end=False, template_paths=("retry",))
+
+
+def _at_level_zero(task):
+    located = "A statement is missing at line 13 of tinystats/stats.py: test_median_even fails."
+    return dataclasses.replace(task, level=0, statement=located,
+                               statements=(located, task.statement, "test_median_even fails."))
+
+
+def test_level_zero_gold_reads_from_the_named_line_and_quotes_what_it_read_first():
+    task = _at_level_zero(fixture_task("python"))
+    kept, report = gold_trajectories([task])
+    assert report.kept == 1
+    calls = [m["tool_calls"][0]["function"] for m in kept[0].messages if m.get("tool_calls")]
+    assert [c["name"] for c in calls] == ["read_file", "apply_patch", "run_tests"]
+    assert calls[0]["arguments"] == {"path": "tinystats/stats.py", "start": 13}
+    read = next(m["content"] for m in kept[0].messages if m["role"] == "tool")
+    search = calls[1]["arguments"]["diff"].split("<<<<<<< SEARCH\n")[1].split("=======")[0]
+    # The block starts at the named line (context after it, not before), so SEARCH is the read's first line.
+    assert read.startswith(search) and search == "    return float(ordered[middle])\n"
+
+
+def test_level_one_gold_keeps_reading_around_the_fix():
+    kept, _ = gold_trajectories([fixture_task("python")])
+    first = next(m["tool_calls"][0]["function"] for m in kept[0].messages if m.get("tool_calls"))
+    assert first["name"] == "read_file" and first["arguments"].get("start") != 13
+
+
+def test_a_shared_memo_grades_each_fix_once_and_changes_no_outcome():
+    from apprentice.grading.grade import GradeMemo
+
+    task = fixture_task("python")
+    memo = GradeMemo()
+    gold_kept, _ = gold_trajectories([task], memo=memo)
+    template_kept, _ = gold_trajectories([task], template=True, memo=memo)
+    # Gold's test run and grade, the template's test run and grade: one patch, one sandboxed run.
+    assert (memo.runs, memo.reused) == (1, 3)
+    plain, _ = gold_trajectories([task])
+    for outcome in (gold_kept[0].outcome, template_kept[0].outcome):
+        assert outcome["tests_passed"] == plain[0].outcome["tests_passed"] and outcome["reward"] == plain[0].outcome["reward"]

@@ -96,15 +96,30 @@ def test_missing_or_foreign_tasks_are_named(tmp_path):
         grpo.read_tasks(tmp_path / "t.jsonl", "rust")
 
 
+@pytest.mark.slow  # ~1-3 minutes on 2 cores: a pass@k probe and two steps, every rollout graded in a sandbox
 @pytest.mark.integration
 def test_one_grpo_run_on_the_tiny_base_writes_a_gated_adapter(tiny_base, tmp_path):
     tasks = tmp_path / "tasks.jsonl"
-    tasks.write_text(fixture_task().to_json() + "\n")
-    config = load_config(None, ["grpo.steps=2", "grpo.generations=2", "grpo.grad_accum=2", TWO_PHASES])
+    task = fixture_task()
+    statements = ("Line 12 of tinystats/stats.py is wrong.", task.statement, "tests/test_stats.py fails.")
+    tasks.write_text(dataclasses.replace(task, statements=statements).to_json() + "\n")
+    config = load_config(None, ["grpo.steps=2", "grpo.generations=2", "grpo.grad_accum=2", "grpo.probe_tasks=1",
+                                TWO_PHASES])
     inputs = StageInputs("python", tmp_path / "grpo", tiny_base, None, tasks)
     result = grpo.run(config, inputs)
     assert (result.adapter_path / "adapter_config.json").is_file() and (tmp_path / "grpo" / "DONE").is_file()
+    # the probe's rollouts are graded apart: the training counts hold the two steps' four rollouts only
     assert len(result.metrics["rewards"]) == 2 and result.metrics["rollouts_graded"] == 4
+    probe = result.metrics["pass_at_k"]
+    assert (probe["k"], probe["level"], probe["tasks"], probe["rollouts"]) == (2, 0, 1, 2)
+    assert probe["passed"] in (0, 1) and probe["interval"][0] <= probe["rate"] <= probe["interval"][1]
+    steps = result.metrics["rollout_rewards"]
+    assert [len(step) for step in steps] == [2, 2]
+    assert [sum(step) / 2 for step in steps] == pytest.approx(result.metrics["rewards"], abs=1e-6)
+    trend = result.metrics["reward_trend"]
+    assert trend["window_steps"] == 1 and trend["diff"] == pytest.approx(trend["last_mean"] - trend["first_mean"])
+    assert result.metrics["high_reward_share"]["rollouts"] == 4
+    assert grpo.headline(result.metrics).startswith("reward first 20% ")
     assert -1.0 <= result.metrics["max_reward"] <= 1.0
     assert 0 <= result.metrics["reward_time_share"] <= 1
     assert {check.name for check in result.gate.checks} == {"mean_reward", "reward_std", "max_reward"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from apprentice.agent.workspace import workspace_diff
@@ -28,11 +29,12 @@ _LISTED_PASSES = 10
 _LISTED_LINT = 5  # lint findings shown; the rest are counted
 
 
-def run_tests(workspace: Path, task: Task, selection: str | None = None, limits: Limits | None = None) -> str:
+def run_tests(workspace: Path, task: Task, selection: str | None = None, limits: Limits | None = None,
+              grader: Callable[..., Outcome] = grade) -> str:
     """A report of the task's tests (only ids containing `selection`, when given) on the workspace."""
     diff = workspace_diff(workspace)
     if diff:
-        return outcome_report(grade(task, diff, limits=limits), selection)
+        return outcome_report(grader(task, diff, limits=limits), selection)
     cases, problem = _run_unchanged(workspace, task, limits or Limits())
     lines = ["no edits yet: the tests ran on the repository as given"]
     lines += [problem] if problem else []

@@ -100,7 +100,9 @@ def truncate(text: str, max_chars: int) -> str:
 class ToolBox:
     """The tools of one episode, bound to its workspace and task."""
 
-    def __init__(self, workspace: Path, task: Task, max_output_chars: int = 4000, limits: Limits | None = None):
+    def __init__(self, workspace: Path, task: Task, max_output_chars: int = 4000, limits: Limits | None = None,
+                 grader: Callable[..., Any] | None = None):
+        grader = grader or test_tool.grade  # GradeMemo.grade where episodes repeat a patch (gold data)
         self.workspace = Path(workspace)
         self.task = task
         self.max_output_chars = max_output_chars
@@ -110,7 +112,8 @@ class ToolBox:
             "list_files": lambda dir: file_tools.list_files(self.workspace, dir),
             "search": lambda pattern: file_tools.search(self.workspace, pattern),
             "apply_patch": lambda diff: file_tools.apply_patch(self.workspace, diff),
-            "run_tests": lambda selection=None: test_tool.run_tests(self.workspace, self.task, selection, self.limits),
+            "run_tests": lambda selection=None: test_tool.run_tests(self.workspace, self.task, selection, self.limits,
+                                                                   grader),
             "write_file": lambda path, content: file_tools.write_file(self.workspace, path, content),
         }
 

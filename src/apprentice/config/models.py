@@ -32,6 +32,8 @@ class BaseSection(Section):
     path: Path | None = Field(None, description="Local Hugging Face causal LM directory; empty: the embedded miniature gpt-oss.")
     size: Literal["tiny", "small"] = Field("tiny", description="Embedded base only: tiny ~4M parameters, small ~33M.")
     seed: int = Field(0, description="Embedded base only: weight seed (same seed, same files).")
+    shipped: bool = Field(False, description="Embedded base only: start from the pretrained miniature shipped with "
+                          "apprentice (built by `apprentice base pretrain`, checked against its sha256 record).")
 
 
 class LoraSection(Section):
@@ -52,6 +54,9 @@ class PretrainSection(Section):
     batch_size: int = Field(8, gt=0)
     max_blocks_per_length: int | None = Field(None, gt=0, description="Cap on corpus blocks per length; empty: the whole corpus.")
     save_steps: int = Field(200, gt=0, description="Checkpoint every N steps: a killed run resumes from the last one.")
+    copy_fraction: float = Field(0.0, ge=0.0, le=1.0, description="Share of the corpus's stretches of lines followed by "
+                                 "a JSON quote of some of them: teaches a small model to copy from its context.")
+    seed: int = Field(0, description="Order of the corpus files and choice of the copy exercises.")
 
     @field_validator("context_lengths")
     @classmethod
@@ -122,6 +127,17 @@ class CurriculumPhase(Section):
     tasks: Literal["single-file", "multi-file", "module", "repository"]
     tool_pattern: Literal["single", "chain", "conditional", "planning"]
     reasoning_effort: Literal["low", "medium", "high"]
+    levels: list[int] | None = Field(None, min_length=1, description="Statement levels (SPEC §10) this phase poses "
+                                     "its tasks at, dealt in turn by a hash of the task id; empty: each task's own.")
+
+    @field_validator("levels")
+    @classmethod
+    def _known_levels(cls, levels: list[int] | None) -> list[int] | None:
+        unknown = [level for level in levels or [] if level not in STATEMENT_LEVELS]
+        if unknown or (levels is not None and len(set(levels)) != len(levels)):
+            raise ValueError(f"levels {levels} must be distinct values of {list(STATEMENT_LEVELS)}, "
+                             "e.g. [0] for early phases, [1, 2] for later ones")
+        return levels
 
 
 class GrpoSection(Section):
@@ -131,6 +147,8 @@ class GrpoSection(Section):
     grad_accum: int = Field(8, gt=0)
     generations: int = Field(4, ge=2, description="Completions per prompt; GRPO needs at least 2 to compare.")
     temperature: float = Field(0.7, gt=0)
+    probe_tasks: int = Field(16, ge=0, description="Level-0 training tasks the starting adapter's pass@k "
+                             "(k = generations) is measured on before the first step; 0: no probe.")
     curriculum: list[CurriculumPhase] = Field(default_factory=lambda: [CurriculumPhase(**p) for p in _REAL_CURRICULUM])
 
     @model_validator(mode="after")
@@ -254,7 +272,9 @@ class GatesSection(Section):
 class RunConfig(Section):
     name: str = Field("demo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Run directory name under runs_dir.")
     runs_dir: Path = Path("runs")
-    profile: Literal["tiny", "real"] = Field("tiny", description="Default values: tiny (embedded base, CPU) or real (SPEC §2).")
+    profile: Literal["tiny", "learn", "real"] = Field(
+        "tiny", description="Default values: tiny (embedded base, CPU, the demo), learn (the miniature at a scale where "
+        "the curriculum is measured, examples/learn.yaml) or real (SPEC §2).")
     round: int = Field(1, gt=0, description="Flywheel round: 2+ trains on `apprentice flywheel curate` data, "
                                             "from the production adapter, into stages/<target>/round-<n>/.")
     targets: list[str] = Field(["python"], min_length=1, description=f"Adapter targets: languages ({', '.join(LANGUAGES)}).")

@@ -26,8 +26,12 @@ class _Hunk:
     lines: tuple[tuple[str, str], ...]  # (tag, text): tag is " ", "-" or "+"
 
 
-def search_replace_fix(fix: str, read: Callable[[str], str | None]) -> str | None:
-    """`fix` (a unified diff) as search/replace blocks with minimal unique context, or None."""
+def search_replace_fix(fix: str, read: Callable[[str], str | None], trailing: bool = False) -> str | None:
+    """`fix` (a unified diff) as search/replace blocks with minimal unique context, or None.
+
+    Ties between as many lines of context before as after go to the lines before. With `trailing`, lines
+    after come first, however many: a block that starts at the changed line, the line a level-0 statement names.
+    """
     hunks = _hunks(fix)
     if not hunks:
         return None
@@ -39,7 +43,7 @@ def search_replace_fix(fix: str, read: Callable[[str], str | None]) -> str | Non
             if text is None:
                 return None
             texts[hunk.path] = text
-        block = _smallest_block(hunk, texts[hunk.path])
+        block = _smallest_block(hunk, texts[hunk.path], trailing)
         if block is None:
             return None
         search, replace = block
@@ -48,13 +52,13 @@ def search_replace_fix(fix: str, read: Callable[[str], str | None]) -> str | Non
     return "\n".join(blocks)
 
 
-def _smallest_block(hunk: _Hunk, text: str) -> tuple[str, str] | None:
+def _smallest_block(hunk: _Hunk, text: str, trailing: bool = False) -> tuple[str, str] | None:
     """(search, replace) with the fewest context lines whose search occurs exactly once in `text`."""
     lead = _context_run(hunk.lines)
     trail = _context_run(tuple(reversed(hunk.lines)))
     if lead == len(hunk.lines):  # a hunk of context only changes nothing
         return None
-    options = sorted(((k, j) for k in range(lead + 1) for j in range(trail + 1)), key=lambda kj: (kj[0] + kj[1], kj[1]))
+    options = sorted(((k, j) for k in range(lead + 1) for j in range(trail + 1)), key=lambda kj: kj if trailing else (kj[0] + kj[1], kj[1]))
     for keep_lead, keep_trail in options:
         body = hunk.lines[lead - keep_lead:len(hunk.lines) - (trail - keep_trail)]
         search = "".join(line + "\n" for tag, line in body if tag != "+")

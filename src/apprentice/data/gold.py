@@ -31,7 +31,7 @@ from apprentice.data.edits import search_replace_fix
 from apprentice.data.prompts import rotation_index
 from apprentice.data.thinking import GoldThinking, gold_thinking
 from apprentice.errors import DataError
-from apprentice.grading.grade import grade
+from apprentice.grading.grade import GradeMemo, grade
 from apprentice.grading.outcome import Episode, Outcome
 from apprentice.sandbox import Limits
 from apprentice.tasks.task import Task
@@ -80,6 +80,7 @@ class _Conversation:
 
     box: ToolBox
     shape: GoldShape = DEFAULT_SHAPE
+    fix: str = ""  # the task's bug reversed, as a unified diff
     messages: list[dict] = field(default_factory=list)
     calls: int = 0
 
@@ -131,13 +132,35 @@ def _read_and_fix(convo: _Conversation, fix: str, summary: FixSummary, thoughts:
 def _read_all(convo: _Conversation, summary: FixSummary, first_thought: str) -> None:
     for index, path in enumerate(summary.files):
         thought = first_thought if index == 0 else f"Next, read {path}, which the change also touches."
-        convo.act(thought, "read_file", read_arguments(convo.box.workspace, summary, path, convo.shape))
+        convo.act(thought, "read_file", _reading(convo, summary, path))
+
+
+def _reading(convo: _Conversation, summary: FixSummary, path: str) -> dict:
+    """read_file arguments for `path`. At level 0 the statement names the line: the read starts there, so the
+    edit's SEARCH text is the first lines the tool shows; at other levels, `read_arguments`."""
+    if convo.box.task.level == 0:
+        start = edit_start_line(_edit_of(convo, convo.fix), path, _read_text(convo.box.workspace / path) or "")
+        if start is not None:
+            return {"path": path, "start": start}
+    return read_arguments(convo.box.workspace, summary, path, convo.shape)
+
+
+def edit_start_line(edit: str, path: str, text: str) -> int | None:
+    """The 1-based line of `text` where the first search/replace block of `path` in `edit` starts; None if none does."""
+    for block_path, search, _ in search_blocks(edit):
+        if block_path == path and search and search in text:
+            return text[:text.index(search)].count("\n") + 1
+    return None
 
 
 def _edit_of(convo: _Conversation, fix: str) -> str:
-    """The fix as search/replace blocks against the workspace, or the unified diff when it cannot be."""
+    """The fix as search/replace blocks against the workspace, or the unified diff when it cannot be.
+
+    At level 0 the blocks start at the changed line (context after it, not before): the line the statement names.
+    """
     workspace = convo.box.workspace
-    return search_replace_fix(fix, lambda path: _read_text(workspace / path)) or fix
+    trailing = convo.box.task.level == 0
+    return search_replace_fix(fix, lambda path: _read_text(workspace / path), trailing=trailing) or fix
 
 
 def _patch_and_test(convo: _Conversation, edit: str, thoughts: GoldThinking) -> ToolResult:
@@ -192,7 +215,7 @@ def _retry_path(convo, task, fix, summary, thoughts) -> ToolResult:
     _read_all(convo, summary, thoughts.before_read)
     # Fails (a SEARCH text is not in its file); kept as context, not trained: the model learns the recovery.
     convo.act(thoughts.before_patch, "apply_patch", {"diff": wrong}, trained=False)
-    convo.act(RETRY_THOUGHT, "read_file", read_arguments(convo.box.workspace, summary, summary.files[0], convo.shape))
+    convo.act(RETRY_THOUGHT, "read_file", _reading(convo, summary, summary.files[0]))
     return _patch_and_test(convo, edit, thoughts)
 
 
@@ -222,8 +245,12 @@ TEMPLATE_PATHS: dict[str, Callable] = {"explore": _explore_path, "search": _sear
 
 
 def build_gold(task: Task, developer: str, *, template: bool = False, limits: Limits | None = None,
-               shape: GoldShape = DEFAULT_SHAPE) -> Built:
-    """Act out the gold fix of `task` (or a template path to it), grade it, keep it only when green."""
+               shape: GoldShape = DEFAULT_SHAPE, memo: GradeMemo | None = None) -> Built:
+    """Act out the gold fix of `task` (or a template path to it), grade it, keep it only when green.
+
+    With `memo`, a patch graded before for this task (its gold twin's, its own test run's) is not run again.
+    """
+    grader = memo.grade if memo is not None else grade
     started = time.monotonic()
     try:
         fix = fix_from_bug(task.bug)
@@ -235,12 +262,12 @@ def build_gold(task: Task, developer: str, *, template: bool = False, limits: Li
     draft = gold_thinking(task, summary, fix, tests_passed=len(task.fail_to_pass + task.pass_to_pass),
                           brief=shape.brief_thinking)
     with episode_workspace(task) as workspace:
-        convo = _Conversation(ToolBox(workspace, task, shape.max_output_chars, limits=limits), shape)
+        convo = _Conversation(ToolBox(workspace, task, shape.max_output_chars, limits=limits, grader=grader), shape, fix)
         applied = path(convo, task, fix, summary, draft)
         patch = workspace_diff(workspace)
     if not applied.ok:
         return Built(task.id, None, "fix does not apply", applied.content[:300])
-    outcome = grade(task, patch, limits=limits, episode=Episode(tool_calls=convo.calls, thinking=convo.thinking_text()))
+    outcome = grader(task, patch, limits=limits, episode=Episode(tool_calls=convo.calls, thinking=convo.thinking_text()))
     reason = not_green(outcome.to_dict())
     if reason:
         return Built(task.id, None, reason, outcome.summary())

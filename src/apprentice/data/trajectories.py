@@ -22,6 +22,7 @@ from apprentice.data.gold import DEFAULT_SHAPE, Built, GoldShape, build_gold, no
 from apprentice.data.prompts import developer_prompt
 from apprentice.data.quality import conversation_key, requirement_problems
 from apprentice.errors import DataError
+from apprentice.grading.grade import GradeMemo
 from apprentice.sandbox import Limits
 from apprentice.tasks.task import Task
 
@@ -88,15 +89,19 @@ def _collect(built: Built, report: BuildReport, gate: DataGate, kept: list[Traje
 def gold_trajectories(tasks: Iterable[Task], *, template: bool = False, prompts: str = "all",
                       limits: Limits | None = None, gate: DataGate | None = None,
                       on_task: Callable[[Built], None] | None = None,
-                      shape: GoldShape = DEFAULT_SHAPE, workers: int = 1) -> tuple[list[Trajectory], BuildReport]:
-    """Gold (or template) trajectories for `tasks`, each replayed and graded (`workers` at once); green ones kept."""
+                      shape: GoldShape = DEFAULT_SHAPE, workers: int = 1,
+                      memo: GradeMemo | None = None) -> tuple[list[Trajectory], BuildReport]:
+    """Gold (or template) trajectories for `tasks`, each replayed and graded (`workers` at once); green ones kept.
+
+    A `memo` shared by the gold and the template pass runs each task's fix once (both paths end in the same patch).
+    """
     gate = gate or DataGate()
     report = BuildReport("template" if template else "gold")
     kept = []
 
     def build(task: Task) -> Built:
         return build_gold(task, developer_prompt(prompts, task.language, task.id), template=template, limits=limits,
-                          shape=shape)
+                          shape=shape, memo=memo)
 
     # Each build is sandboxed subprocesses (tests, lint) around a little Python: threads overlap them.
     with ThreadPoolExecutor(max_workers=workers) as pool:

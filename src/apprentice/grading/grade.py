@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -35,15 +36,49 @@ def grade(
     config: RewardConfig | None = None,
 ) -> Outcome:
     """Grade `patch` (a unified diff) against `task`; the Outcome carries the reward and its parts."""
+    return _rewarded(_measured(task, patch, limits or Limits()), episode, config)
+
+
+class GradeMemo:
+    """`grade` that runs each (task, patch) once: a gold trajectory's test run, its template twin's and the
+    final grade of both apply the same patch to the same pinned snapshot. Thread-safe; counts what it ran."""
+
+    def __init__(self) -> None:
+        self._measured: dict[tuple[str, str, str], Outcome] = {}
+        self._lock = threading.Lock()
+        self.runs = 0
+        self.reused = 0
+
+    def grade(self, task: Task, patch: str | bytes, *, limits: Limits | None = None, episode: Episode | None = None,
+              config: RewardConfig | None = None) -> Outcome:
+        """As `grade`; a (task, patch, limits) graded before is not run again, only rewarded for this episode."""
+        limits = limits or Limits()
+        text = patch if isinstance(patch, str) else patch.decode("utf-8", errors="replace")
+        key = (task.to_json(), text, repr(limits))
+        with self._lock:
+            measured = self._measured.get(key)
+            self.reused += measured is not None
+        if measured is None:
+            measured = _measured(task, patch, limits)
+            with self._lock:
+                self._measured[key] = measured
+                self.runs += 1
+        return _rewarded(measured, episode, config)
+
+
+def _measured(task: Task, patch: str | bytes, limits: Limits) -> Outcome:
     started = time.monotonic()
-    episode, config = episode or Episode(), config or RewardConfig()
     try:
-        outcome = _grade(task, patch, limits or Limits())
+        outcome = _grade(task, patch, limits)
     except ApprenticeError as error:
         # Our own, named failures (missing repository, unknown language) are this grade's result.
         outcome = Outcome(task.id, task.language, error=str(error))
-    timings = {**outcome.timings, "total": round(time.monotonic() - started, 4)}
-    outcome = dataclasses.replace(outcome, timings=timings, tool_calls=episode.tool_calls)
+    return dataclasses.replace(outcome, timings={**outcome.timings, "total": round(time.monotonic() - started, 4)})
+
+
+def _rewarded(outcome: Outcome, episode: Episode | None, config: RewardConfig | None) -> Outcome:
+    episode, config = episode or Episode(), config or RewardConfig()
+    outcome = dataclasses.replace(outcome, tool_calls=episode.tool_calls)
     parts = composite_reward(outcome, episode, config)
     return dataclasses.replace(outcome, reward=parts["execution"], reward_parts=parts)
 

@@ -8,6 +8,7 @@ re-run costs nothing and a changed input redoes only what depends on it.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -145,7 +146,11 @@ def _source_hash(source: str, repo: str) -> str:
         from apprentice.tasks.packages.manifest import read_manifest
 
         return hash_value(read_manifest(Path(repo)).to_json())
-    return repo if repo == STDLIB else hash_path(Path(repo))
+    if repo == STDLIB:  # the embedded corpus: its module list is what it lays out
+        from apprentice.tasks.corpus import CORPUS_MODULES
+
+        return hash_value({"repo": STDLIB, "modules": list(CORPUS_MODULES)})
+    return hash_path(Path(repo))
 
 
 def _hash_share(task_id: str) -> float:
@@ -176,6 +181,7 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     from apprentice.data.gold import GoldShape
     from apprentice.data.quality import check_trajectories
     from apprentice.data.trajectories import gold_trajectories
+    from apprentice.grading.grade import GradeMemo
 
     directory = config.run.data_dir(target)
     out = directory / "sft.jsonl"
@@ -187,17 +193,22 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
     tasks = spread_over_files(read_tasks(train_tasks),
                               section.tasks)
     shape = GoldShape.from_section(section)
+    memo = GradeMemo()
     gold, gold_report = gold_trajectories(tasks, prompts="sft", gate=config.gates.data, shape=shape,
-                                          workers=section.workers)
+                                          workers=section.workers, memo=memo)
     template, template_report = gold_trajectories(tasks if section.template else [], template=True, prompts="sft",
-                                                  gate=config.gates.data, shape=shape, workers=section.workers)
+                                                  gate=config.gates.data, shape=shape, workers=section.workers,
+                                                  memo=memo)
     kept = gold + template
     quality = check_trajectories(kept, config.gates.data)
     if not quality.passed:
         raise DataError(f"{target} SFT trajectories fail the quality gates:\n{quality.text()}")
     atomic_write_text(out, "".join(trajectory.to_json() + "\n" for trajectory in kept))
+    levels = Counter(task.level for task in tasks)
     detail = (f"{gold_report.kept}/{gold_report.attempts} gold + {template_report.kept}/{template_report.attempts} "
-              "template trajectories replayed green; quality gates pass")
+              f"template trajectories replayed green ({memo.runs} graded runs, {memo.reused} reused) from "
+              f"{len({task.bug_file for task in tasks})} modules, levels "
+              f"{', '.join(f'L{level} {count}' for level, count in sorted(levels.items()))}; quality gates pass")
     reports = {"gold": gold_report.to_dict(), "template": template_report.to_dict()}
     _finish(directory / "sft", inputs, {"reports": reports, "quality": quality.to_dict(), "detail": detail})
     return DataFile(out, detail)

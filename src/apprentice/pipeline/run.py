@@ -77,7 +77,7 @@ def run(config: RunConfig, force: bool = False) -> RunSummary:
         read_model_config(config.base.path)  # fail on a bad base before anything is written
     summary = RunSummary(config.run_dir)
     prepare_run_dir(config)
-    built = config.base.path is None and (config.run.base_dir / DONE_FILE).exists()
+    built = config.base.path is None and not config.base.shipped and (config.run.base_dir / DONE_FILE).exists()
     base = _step(summary, "-", "base", lambda: prepare_base(config), _base_metric, reused=built)
     base_dir = base.path
     if config.pretrain.enabled:
@@ -169,10 +169,18 @@ def prepare_run_dir(config: RunConfig) -> None:
 
 
 def prepare_base(config: RunConfig) -> BaseReport:
-    """The user's base (checked, never copied) or the embedded miniature gpt-oss built into the run."""
-    if config.base.path is not None:
-        atomic_write_text(config.run.base_pointer, f"{config.base.path.resolve()}\n")
-        return inspect_base(config.base.path)
+    """The user's base (checked, never copied), the shipped pretrained miniature (hash-checked, never copied),
+    or the embedded miniature gpt-oss built into the run."""
+    from apprentice.base.pretrained import RECORD_FILE, shipped_base, verify_record
+
+    chosen = config.base.path
+    if chosen is None and config.base.shipped:
+        chosen = shipped_base(config.base.size, config.base.seed)
+    elif chosen is not None and (chosen / RECORD_FILE).is_file():
+        verify_record(chosen)  # a copy of a pretrained base is held to its record too
+    if chosen is not None:
+        atomic_write_text(config.run.base_pointer, f"{chosen.resolve()}\n")
+        return inspect_base(chosen)
     return build_tiny_base(config.run.base_dir, size=config.base.size, seed=config.base.seed)
 
 

@@ -5,7 +5,9 @@
     train   -> TRL GRPOTrainer with `environment_factory`: the model calls read_file, apply_patch,
                run_tests ... inside the task's workspace; a callback moves the curriculum phase
                (sequence length, tool iterations, reasoning effort) as steps pass
-    cleanup -> adapter, per-step reward curve, reward time share, gate (SPEC §5), DONE
+    probe   -> before the first step, the starting adapter's pass@k on level-0 training tasks (grpo_probe.py)
+    cleanup -> adapter, per-step reward curve with each rollout's reward, the reward trend (first 20% of
+               steps against the last 20%, with an interval), the share of high rewards, gate (SPEC §5), DONE
 
 Reward per rollout (SPEC §4): -1.0 for an invalid tool call, else the composite of the grade
 (execution 0.5, diff minimality 0.2, tool efficiency 0.15, thinking 0.15; shaping only when the
@@ -36,8 +38,10 @@ from apprentice.stages.common import (
     resource_errors,
     show_progress,
 )
-from apprentice.stages.grpo_curriculum import CurriculumCallback, ordered_prompts
+from apprentice.stages.grpo_curriculum import CurriculumCallback, check_levels, ordered_prompts
 from apprentice.stages.grpo_env import TaskEnvironment
+from apprentice.stages.grpo_metrics import RolloutRewardLog, high_reward_share, reward_trend, step_rewards
+from apprentice.stages.grpo_probe import measure_pass_at_k, pass_line
 from apprentice.stages.grpo_reward import ExecutionReward
 from apprentice.stages.result import (
     ADAPTER_DIR,
@@ -73,21 +77,28 @@ def run(config: RunConfig, inputs: StageInputs) -> StageResult:
     if inputs.parent_adapter is not None:
         check_adapter_base(inputs.parent_adapter, hashes["base"])
     tasks = read_tasks(inputs.data, inputs.target)
+    check_levels(tasks, config.grpo)  # before the stage dir is touched: a bad level loses nothing
     resume = prepare_stage_dir(inputs, hashes)
     hardware = Hardware()
     environments: list[TaskEnvironment] = []
     with resource_errors(STAGE, KNOBS):
         trainer, reward = setup(config, inputs, tasks, hardware, environments)
-        started = time.perf_counter()
         try:
+            pass_at_k = measure_pass_at_k(trainer, reward, tasks, config.grpo, prompts_per_step(config),
+                                          lambda task: prompt_for(task, inputs.target), inputs.stage_dir)
+            print(f"  {STAGE} {pass_line(pass_at_k)}", flush=True)
+            started = time.perf_counter()
             trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+            seconds = time.perf_counter() - started
         finally:
             for environment in environments:
                 environment._close()
-        seconds = time.perf_counter() - started
         save_adapter(trainer, inputs, hashes["base"], STAGE)
     metrics = collect_metrics(trainer, reward, seconds, resume is not None)
-    metrics["hardware_notes"] = hardware.notes
+    steps = step_rewards(trainer.state.log_history)
+    metrics.update(pass_at_k=pass_at_k, reward_trend=reward_trend(steps),
+                   high_reward_share=high_reward_share(steps, config.gates.grpo.min_max_reward),
+                   hardware_notes=hardware.notes)
     gate = evaluate(STAGE, metrics, config.gates)
     return finish_stage(STAGE, inputs, settings, hashes, metrics, gate, ADAPTER_DIR)
 
@@ -131,6 +142,7 @@ def setup(config: RunConfig, inputs: StageInputs, tasks: list[Task], hardware: H
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, environment_factory=new_environment,
     )
     trainer.add_callback(CurriculumCallback(trainer, config.grpo.curriculum))
+    trainer.add_callback(RolloutRewardLog(reward))
     render_agent_tool_schemas(trainer)
     return show_progress(trainer, STAGE), reward
 
@@ -197,6 +209,7 @@ def collect_metrics(trainer, reward: ExecutionReward, seconds: float, resumed: b
     stds = [value for _, value in logged(history, "reward_std")]
     return {
         "rewards": means,
+        "rollout_rewards": step_rewards(history),
         "reward_stds": stds,
         "max_reward": reward.best,
         "rollouts_graded": reward.graded,
@@ -211,8 +224,24 @@ def collect_metrics(trainer, reward: ExecutionReward, seconds: float, resumed: b
 
 
 def headline(metrics: dict[str, Any]) -> str:
-    """The run summary's key metric: the mean reward from the first step to the last, and the best."""
-    rewards = metrics.get("rewards") or []
+    """The run summary's key metric: the reward trend with its interval, the best reward, pass@k before training.
+
+    `reward first 20% X -> last 20% Y (diff D, 95% CI lo..hi), max M, pass@k P`; metrics written before the
+    trend was recorded show the first and last step's mean instead.
+    """
+    rewards, trend = metrics.get("rewards") or [], metrics.get("reward_trend")
     if not rewards:
         return "no rewards"
-    return f"reward {rewards[0]:.3g} -> {rewards[-1]:.3g}, max {headline_number(metrics, 'max_reward')}"
+    best = headline_number(metrics, "max_reward")
+    if not trend:
+        return f"reward {rewards[0]:.3g} -> {rewards[-1]:.3g}, max {best}"
+    interval = trend["interval"]
+    ci = "n/a" if interval is None else f"{interval[0]:.3g}..{interval[1]:.3g}"
+    return (f"reward first 20% {trend['first_mean']:.3g} -> last 20% {trend['last_mean']:.3g} (diff "
+            f"{trend['diff']:+.3g}, 95% CI {ci}), max {best}, {_pass_at_k_text(metrics.get('pass_at_k'))}")
+
+
+def _pass_at_k_text(probe: dict[str, Any] | None) -> str:
+    if not probe or probe.get("rate") is None:
+        return "pass@k n/a"
+    return f"pass@{probe['k']} {probe['passed']}/{probe['tasks']} ({probe['rate']:.0%})"

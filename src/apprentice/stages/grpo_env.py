@@ -103,6 +103,10 @@ class TaskEnvironment:
         episode = Episode(tool_calls=self._calls, format_valid=True, thinking=thinking)
         return grade(self._task, workspace_diff(self._box.workspace), episode=episode, config=reward_config)
 
+    def _task_id(self) -> str | None:
+        """The id of the task this rollout works (None before `reset`); private, so no tool."""
+        return self._task.id if self._task is not None else None
+
     def _close(self) -> None:
         self._stack.close()
         self._stack = ExitStack()

@@ -5,7 +5,9 @@ rollout with an invalid tool call scores -1.0 without grading (SPEC §4), and so
 generated tokens do not follow the chat format: a last turn cut off before its end token, or a
 Harmony message that does not open with its channel (prose the parser took as a final answer).
 The others score the composite of their grade. Grades run through the sandbox pool; a grade that raises scores 0.0 for
-its own rollout and is counted, so a batch is never zeroed by one bad workspace.
+its own rollout and is counted, so a batch is never zeroed by one bad workspace. Every reward handed to the trainer
+is also kept until `take_rewards` (the stage logs them per step); `keep_outcomes` keeps each rollout's `Outcome`
+too (the pass@k probe reads its tests).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import threading
 import time
 
+from apprentice.grading.outcome import Outcome
 from apprentice.grading.rewards import INVALID_FORMAT, RewardConfig
 from apprentice.sandbox import SandboxFailure, SandboxPool
 from apprentice.stages.grpo_env import TaskEnvironment
@@ -77,7 +80,7 @@ class ExecutionReward:
     __name__ = "execution"  # TRL logs each reward function under its name
 
     def __init__(self, workers: int = 2, config: RewardConfig | None = None, terminators: frozenset[int] = frozenset(),
-                 decode=None):
+                 decode=None, keep_outcomes: bool = False):
         self.workers = workers
         self.config = config or RewardConfig()
         # The ids that may end a generated turn (`<|return|>`, `<|call|>`); empty: no token-level check.
@@ -85,7 +88,20 @@ class ExecutionReward:
         self.best: float | None = None
         self.graded = self.failures = self.invalid_format = 0
         self.seconds = 0.0
+        # (task id, its Outcome or None when the rollout was not graded: bad format or a failed grade), per rollout
+        self.outcomes: list[tuple[str | None, Outcome | None]] | None = [] if keep_outcomes else None
+        self._rewards: list[float] = []
         self._lock = threading.Lock()
+
+    def like(self, keep_outcomes: bool = False) -> ExecutionReward:
+        """A fresh reward with these settings and no counts (the probe scores with one, training keeps its own)."""
+        return ExecutionReward(self.workers, self.config, self.terminators, self.decode, keep_outcomes)
+
+    def take_rewards(self) -> list[float]:
+        """The rewards returned since the last call, in the order the trainer got them; then forgets them."""
+        with self._lock:
+            taken, self._rewards = self._rewards, []
+        return taken
 
     def __call__(self, prompts, completions, environments, completion_ids=None, **_) -> list[float]:
         started = time.perf_counter()
@@ -96,6 +112,10 @@ class ExecutionReward:
         with self._lock:
             self.failures += sum(isinstance(score, SandboxFailure) for score in scores)
             self.graded += len(rewards)
+            self._rewards.extend(rewards)
+            if self.outcomes is not None:
+                self.outcomes.extend((environment._task_id(), None) for score, environment
+                                     in zip(scores, environments, strict=True) if isinstance(score, SandboxFailure))
             self.best = max([*rewards, *([self.best] if self.best is not None else [])])
             self.seconds += time.perf_counter() - started
         return rewards
@@ -106,9 +126,14 @@ class ExecutionReward:
         if not (well_formed and format_valid(completion)):
             with self._lock:
                 self.invalid_format += 1
+                self._keep(environment, None)
             return INVALID_FORMAT
-        return self.graded_reward(completion, environment)
+        outcome = environment._grade(thinking_of(completion), self.config)
+        composite = outcome.reward_parts["composite"]
+        with self._lock:  # kept only once scored: a grade that raises is recorded once, as a failure
+            self._keep(environment, outcome)
+        return composite
 
-    def graded_reward(self, completion: list[dict], environment: TaskEnvironment) -> float:
-        """The composite reward of the rollout's final workspace (SPEC §4), its thinking scored with it."""
-        return environment._grade(thinking_of(completion), self.config).reward_parts["composite"]
+    def _keep(self, environment: TaskEnvironment, outcome: Outcome | None) -> None:
+        if self.outcomes is not None:
+            self.outcomes.append((environment._task_id(), outcome))

@@ -66,8 +66,9 @@ def run(config: RunConfig, inputs: StageInputs) -> StageResult:
     blocks_per_length = section.steps_per_length * section.batch_size
     if section.max_blocks_per_length is not None:
         blocks_per_length = min(blocks_per_length, section.max_blocks_per_length)
-    files = corpus_files() if inputs.data is None else data_files(inputs.data)
-    stream = token_stream(tokenizer, files, blocks_per_length * sum(section.context_lengths))
+    files = corpus_files(section.seed) if inputs.data is None else data_files(inputs.data)
+    stream = token_stream(tokenizer, files, blocks_per_length * sum(section.context_lengths), section.copy_fraction,
+                          section.seed)
     losses: list[list[float]] = []
     tokens = 0
     with resource_errors(STAGE, KNOBS):
