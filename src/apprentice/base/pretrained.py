@@ -14,14 +14,13 @@ its record is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from apprentice.artifacts import atomic_directory, atomic_write_json
+from apprentice.artifacts import atomic_directory, atomic_write_json, hash_bytes
 from apprentice.errors import BaseModelError
 
 RECORD_FILE = "record.json"
@@ -53,7 +52,7 @@ def shipped_base(size: str, seed: int) -> Path:
 
 def file_hashes(directory: Path) -> dict[str, str]:
     """sha256 of every file of a model directory but its record, by name."""
-    return {path.name: "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return {path.name: hash_bytes(path.read_bytes())
             for path in sorted(directory.iterdir()) if path.is_file() and path.name != RECORD_FILE}
 
 
@@ -119,14 +118,13 @@ def measure_base(model_dir: Path) -> dict[str, Any]:
     import torch
 
     from apprentice.base.load import load_base
+    from apprentice.evaluation.report_card import wilson_interval
 
     model, tokenizer = load_base(model_dir, dtype="float32")
     model.eval()
     with torch.no_grad():
         loss = held_out_loss(model, tokenizer)
         copied, probes = copy_probe(model, tokenizer)
-    from apprentice.evaluation.report_card import wilson_interval
-
     low, high = wilson_interval(copied, probes)
     return {"held_out_loss": round(loss, 4),
             "copy_probe": {"copied": copied, "probes": probes, "rate": round(copied / probes, 4) if probes else 0.0,
