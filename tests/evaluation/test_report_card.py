@@ -132,3 +132,17 @@ def test_the_rung_table_adds_the_fix_rate_per_level_when_levels_are_mixed():
     assert len(lines) == 1 + len(RUNGS) + 2
     assert lines[-2].split() == ["fail_to_pass", "L0", "0/1", "0%", "1/1", "100%"]
     assert lines[-1].split() == ["fail_to_pass", "L1", "0/1", "0%", "0/1", "0%"]
+
+
+def test_the_card_is_kept_per_kind_of_bug_and_the_table_shows_deleted_statements_apart():
+    rows = [{"kind": "statement_delete", "rungs": dict.fromkeys(RUNGS, False)},
+            {"kind": "compare_swap", "rungs": dict.fromkeys(RUNGS, True)},
+            {"kind": "statement_delete", "rungs": {**dict.fromkeys(RUNGS, False), "format": True}}]
+    card = report_card(rows)
+    assert sorted(card["by_kind"]) == ["compare_swap", "statement_delete"]
+    assert card["by_kind"]["statement_delete"]["rungs"]["format"]["count"] == 1
+    assert card["by_kind"]["statement_delete"]["episodes"] == 2
+    lines = rung_table({"sft": card}).splitlines()
+    assert lines[-1].split() == ["fail_to_pass", "statement_delete", "0/2", "0%"]
+    assert not any("compare_swap" in line for line in lines)  # only the kinds the context cannot fix
+    assert len(rung_table({"sft": report_card(rows[1:2])}).splitlines()) == 1 + len(RUNGS)

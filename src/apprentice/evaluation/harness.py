@@ -224,7 +224,7 @@ def attempt_row(task: Task, attempt: int, trajectory: Trajectory) -> dict:
         api = check_patch(patch, snapshot, task.language)
     tests = outcome.get("tests", [])
     return {
-        "task_id": task.id, "attempt": attempt, "level": task.level, "language": task.language, "reward": outcome.get("reward", 0.0),
+        "task_id": task.id, "attempt": attempt, "level": task.level, "kind": task.bug_kind, "language": task.language, "reward": outcome.get("reward", 0.0),
         "build_ok": outcome.get("build_ok"), "tests_total": len(tests), "tests_passed": len(outcome.get("tests_passed", [])),
         "all_tests_pass": bool(outcome.get("tests_complete") and tests and not outcome.get("tests_failed")),
         "lint_clean": outcome.get("lint_clean"), "lint_skipped": outcome.get("lint_skipped", ""),

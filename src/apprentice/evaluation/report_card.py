@@ -86,13 +86,21 @@ def episode_rungs(task: Task, messages: list[Mapping], outcome: Mapping, format_
 def report_card(rows: list[dict]) -> dict:
     """`{"episodes", "without_rungs", "rungs": {rung: {"count", "of", "rate", "interval"}}, "by_level"}`.
 
-    `by_level` holds the same card for the rows of each statement level ("0", "1", "2"). Rows written
-    before the card existed have no `rungs`; they are counted in `"without_rungs"`.
+    `by_level` holds the same card for the rows of each statement level ("0", "1", "2"), `by_kind` for
+    each kind of bug (`Task.bug_kind`). Rows written before the card existed have no `rungs`; they are counted
+    in `"without_rungs"`.
     """
     card = _card(rows)
     levels = sorted({row["level"] for row in rows if isinstance(row.get("level"), int)})
     card["by_level"] = {str(level): _card([row for row in rows if row.get("level") == level]) for level in levels}
+    kinds = sorted({row["kind"] for row in rows if isinstance(row.get("kind"), str)})
+    card["by_kind"] = {kind: _card([row for row in rows if row.get("kind") == kind]) for kind in kinds}
     return card
+
+
+# A deleted statement is named by its line only ("A statement is missing at line N"): nothing in the
+# context says what it was, so the rung table shows its fix rate apart from the others'.
+UNFIXABLE_FROM_CONTEXT = ("statement_delete",)
 
 
 def _card(rows: list[dict]) -> dict:
@@ -118,13 +126,17 @@ def rungs_lifted(before: Mapping, after: Mapping) -> list[str]:
 
 def rung_table(cards: Mapping[str, Mapping]) -> str:
     """A plain-text table: one row per rung, one column per version ("3/4 75%"), for the run summary;
-    then, when the episodes span several statement levels, the fail-to-pass rung of each level."""
+    then, when the episodes span several statement levels, the fail-to-pass rung of each level, and that
+    of the kinds of bug that cannot be fixed from the context (`UNFIXABLE_FROM_CONTEXT`)."""
     versions = list(cards)
     levels = sorted({level for card in cards.values() for level in card.get("by_level", {})})
     rows = [(rung, [cards[v].get("rungs", {}).get(rung) for v in versions]) for rung in RUNGS]
     if len(levels) > 1:
         rows += [(f"fail_to_pass L{level}", [cards[v].get("by_level", {}).get(level, {}).get("rungs", {})
                                              .get("fail_to_pass") for v in versions]) for level in levels]
+    kinds = [kind for kind in UNFIXABLE_FROM_CONTEXT if any(kind in card.get("by_kind", {}) for card in cards.values())]
+    rows += [(f"fail_to_pass {kind}", [cards[v].get("by_kind", {}).get(kind, {}).get("rungs", {})
+                                       .get("fail_to_pass") for v in versions]) for kind in kinds]
     width = max(len(name) for name, _ in rows)
     cells = [(name, [_cell(entry) for entry in entries]) for name, entries in rows]
     columns = [max(len(version), *(len(row[index]) for _, row in cells)) for index, version in enumerate(versions)]

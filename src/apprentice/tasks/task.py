@@ -78,6 +78,11 @@ class Task:
         header = next((line for line in self.bug.splitlines() if line.startswith("+++ ")), "+++ ?")
         return header[4:].removeprefix("b/")
 
+    @property
+    def bug_kind(self) -> str:
+        """The kind of bug: the mutation operator for a mutant, the source (`commits`, `package`...) otherwise."""
+        return self.origin if self.source == "mutation" else self.source
+
     def to_json(self) -> str:
         """One JSON line (no newline) that `Task.from_json` reads back to an equal task."""
         return record_line(self)
