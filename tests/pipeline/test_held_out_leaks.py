@@ -155,13 +155,13 @@ def test_the_train_file_holds_no_held_out_task_and_the_eval_file_only_those(pipe
     train, held_out = read_tasks(split.train), read_tasks(split.eval)
     assert not [task.id for task in train if _bug_modules(task) & set(HELD_OUT)]
     assert not [task.id for task in held_out if not _bug_modules(task) <= set(HELD_OUT)]
-    assert sorted(task.id for task in train + held_out) == sorted(task.id for task in made)  # nothing dropped
+    dropped = {task.id for task in made} - {task.id for task in train + held_out}
+    # Only a training mutant that no test but a held-out module's catches is dropped (its statement would name that test).
+    assert all(any(_module_of(test.split("::")[0]).removeprefix("test_") in HELD_OUT for test in task.fail_to_pass)
+               for task in made if task.id in dropped), dropped
     assert {task.id for task in held_out} == {task.id for task in made if _bug_modules(task) & set(HELD_OUT)}
 
 
-# A training episode's tool results may list or search the whole task repository, which holds the held-out
-# modules too (see the xfail below); every other message must not name them.
-REPOSITORY_WIDE_TOOLS = ("list_files", "search")
 
 
 def test_sft_trajectories_hold_no_held_out_task_path_or_source(pipeline_run, distinctive):
@@ -175,16 +175,12 @@ def test_sft_trajectories_hold_no_held_out_task_path_or_source(pipeline_run, dis
     assert trajectories and {t.task_id for t in trajectories} <= train_ids
     for trajectory in trajectories:
         for message in trajectory.messages:
-            if message["role"] == "tool" and message.get("name") in REPOSITORY_WIDE_TOOLS:
-                continue
             text = json.dumps(message)
             named = [module for module in HELD_OUT if f"{module}.py" in text] + [i for i in eval_ids if i in text]
             assert not named, f"{trajectory.task_id} {message['role']} names {named}"
             assert not _leaks(message.get("content") or "", distinctive), trajectory.task_id
 
 
-@pytest.mark.xfail(strict=True, reason="training tasks are commits of the one corpus repository, which holds the "
-                   "held-out modules: list_files and search show their names and source to a training episode")
 def test_a_training_task_repository_holds_no_held_out_module(pipeline_run):
     _, split = pipeline_run
     for task in read_tasks(split.train):
@@ -193,8 +189,6 @@ def test_a_training_task_repository_holds_no_held_out_module(pipeline_run):
         assert not {_module_of(path) for path in listed if path.startswith("src/")} & set(HELD_OUT), task.id
 
 
-@pytest.mark.xfail(strict=True, reason="a task file of corpus mutants given as tasks.source is split by task-id "
-                   "hash (eval_share), not by module: its held-out mutants land in train.jsonl")
 def test_a_task_file_of_corpus_mutants_is_split_by_module(pipeline_run, tmp_path):
     config, _ = pipeline_run
     made = config.run.tasks_dir(TARGET) / "all.jsonl"

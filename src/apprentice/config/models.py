@@ -254,7 +254,7 @@ class EvalSection(Section):
         ["base", "grpo"], min_length=1,
         description="What to evaluate: the base alone and/or stages' adapters (run in chain order; with two or "
                     "more, the run compares each with the one before: eval/<target>/signal.json).")
-    max_tasks: int | None = Field(None, gt=0, description="Held-out tasks to evaluate (the first N); empty: all.")
+    max_tasks: int | None = Field(None, gt=0, description="Held-out tasks to evaluate, taken in turn over level, kind of bug and file; empty: all.")
     attempts: int = Field(1, gt=0, description="Attempts per task (k of pass@k); the first is greedy.")
     workers: int = Field(4, gt=0, description="Episodes at once: a local model decodes their greedy turns in one batch "
                          "per round (2.0-2.2x faster on the demo's 4 tasks), and grading overlaps generation.")

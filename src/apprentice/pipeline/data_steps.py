@@ -24,7 +24,7 @@ from apprentice.artifacts import (
 )
 from apprentice.config.models import RunConfig
 from apprentice.errors import DataError
-from apprentice.tasks.corpus import corpus_split
+from apprentice.tasks.corpus import corpus_split, is_corpus_repo, training_commit
 from apprentice.tasks.mutation.campaign import STDLIB, iter_tasks
 from apprentice.tasks.sources import SOURCES, get_source
 from apprentice.tasks.stats import gate_problems, task_stats
@@ -61,7 +61,7 @@ def make_tasks(config: RunConfig, target: str) -> TaskSplit:
     if report.interrupted:
         raise DataError(f"task validation for {target} was interrupted; run again to resume it")
     tasks = list(iter_tasks(report.out))
-    train, held_out = split_tasks(tasks, section.source == "mutation" and repo == STDLIB, section.eval_share)
+    train, held_out = split_tasks(tasks, section.eval_share)
     train, held_out = deal_levels(train, section.levels), deal_levels(held_out, section.levels)
     atomic_write_text(split.train, "".join(task.to_json() + "\n" for task in train))
     atomic_write_text(split.eval, "".join(task.to_json() + "\n" for task in held_out))
@@ -87,18 +87,43 @@ def data_headline(data: DataFile) -> str:
     return data.detail
 
 
-def split_tasks(tasks: list[Task], by_module: bool, eval_share: float) -> tuple[list[Task], list[Task]]:
-    """(train, eval): mutants of the stdlib corpus (`by_module`) split by module (its held-out modules);
-    any other source or repository by task-id hash (the `eval_share` of tasks with the lowest hashes:
-    deterministic, and never empty for 2+ tasks)."""
-    if by_module:
-        held_out = [task for task in tasks if corpus_split(task.bug_file) == "eval"]
-    else:
-        # The lowest hashes, at least one task as soon as there are two: a small repository still gets evaluated.
-        count = max(1, round(eval_share * len(tasks))) if len(tasks) > 1 else 0
-        held_out = sorted(tasks, key=lambda task: _hash_share(task.id))[:count]
+def split_tasks(tasks: list[Task], eval_share: float) -> tuple[list[Task], list[Task]]:
+    """(train, eval): tasks in a stdlib corpus repository split by module (its held-out modules), whichever
+    source made them (a campaign, or a task file of its mutants); tasks of any other repository by task-id
+    hash (the `eval_share` of them with the lowest hashes: deterministic, and never empty for 2+ tasks)."""
+    in_corpus = [task for task in tasks if is_corpus_repo(Path(task.repo.path))]
+    held_out = [task for task in in_corpus if corpus_split(task.bug_file) == "eval"]
+    others = [task for task in tasks if not is_corpus_repo(Path(task.repo.path))]
+    # The lowest hashes, at least one task as soon as there are two: a small repository still gets evaluated.
+    count = max(1, round(eval_share * len(others))) if len(others) > 1 else 0
+    held_out += sorted(others, key=lambda task: _hash_share(task.id))[:count]
     ids = {task.id for task in held_out}
-    return [task for task in tasks if task.id not in ids], held_out
+    return _training_side([task for task in tasks if task.id not in ids]), [task for task in tasks if task.id in ids]
+
+
+def _training_side(tasks: list[Task]) -> list[Task]:
+    """Training tasks of a corpus repository pinned to its commit without the held-out modules
+    (`corpus.training_commit`), their pass-to-pass tests of those modules dropped; a task that only a
+    held-out module's test catches is dropped (its level-2 statement would name that test)."""
+    commits: dict[tuple[str, str], str] = {}
+    kept = []
+    for task in tasks:
+        if not is_corpus_repo(Path(task.repo.path)):
+            kept.append(task)
+            continue
+        if any(_held_out_test(test) for test in task.fail_to_pass):
+            continue
+        key = (task.repo.path, task.repo.commit)
+        if key not in commits:
+            commits[key] = training_commit(Path(task.repo.path), task.repo.commit)
+        pass_to_pass = tuple(test for test in task.pass_to_pass if not _held_out_test(test))
+        kept.append(replace(task, repo=replace(task.repo, commit=commits[key]), pass_to_pass=pass_to_pass))
+    return kept
+
+
+def _held_out_test(test_id: str) -> bool:
+    """Whether a corpus test id (`tests/test_textwrap.py::Case::test_x`) tests a held-out module."""
+    return corpus_split(Path(test_id.split("::")[0]).name.removeprefix("test_")) == "eval"
 
 
 def deal_levels(tasks: list[Task], levels: list[int]) -> list[Task]:
@@ -117,10 +142,25 @@ def spread_over_files(tasks: list[Task], count: int | None) -> list[Task]:
     model trained on them learns those modules by heart instead of the agent's moves (5f06b1b: eval
     loss rose while train loss fell). Order within a file is kept, so the choice is deterministic.
     """
-    by_file: dict[str, list[Task]] = {}
+    return spread(tasks, count, (lambda task: task.bug_file,))
+
+
+def spread_held_out(tasks: list[Task], count: int | None) -> list[Task]:
+    """The first `count` held-out tasks taken in turn over statement level, then kind of bug (the mutation
+    operator or the task source), then file: a capped evaluation reports every level and kind instead of
+    the first file's first operator (the demo's first 8 held-out tasks were 5 `statement_delete`)."""
+    return spread(tasks, count, (lambda task: task.level, lambda task: task.bug_kind, lambda task: task.bug_file))
+
+
+def spread(tasks: list[Task], count: int | None, keys: tuple) -> list[Task]:
+    """The first `count` of `tasks` (all for None) dealt round-robin over the groups of `keys[0]`, each group
+    dealt in turn over `keys[1:]` the same way; order is kept within the last groups (deterministic)."""
+    if not keys:
+        return tasks if count is None else tasks[:count]
+    groups: dict[object, list[Task]] = {}
     for task in tasks:
-        by_file.setdefault(task.bug_file, []).append(task)
-    queues = list(by_file.values())
+        groups.setdefault(keys[0](task), []).append(task)
+    queues = [spread(group, None, keys[1:]) for group in groups.values()]
     chosen: list[Task] = []
     for depth in range(max((len(queue) for queue in queues), default=0)):
         chosen.extend(queue[depth] for queue in queues if depth < len(queue))

@@ -24,6 +24,7 @@ from apprentice.evaluation.harness import BackendFactory, EvalStamp, EvalSummary
 from apprentice.evaluation.report import render_comparison, render_report
 from apprentice.evaluation.report_card import rung_table, rungs_lifted
 from apprentice.evaluation.targets import load_tasks, local_factory
+from apprentice.pipeline.data_steps import spread_held_out
 from apprentice.registry.registry import register_and_maybe_promote
 
 HEADLINE = ("tool_call_format_accuracy", "test_pass_rate", "build_pass_rate")
@@ -36,7 +37,7 @@ SIGNAL_TOLERANCE = {"tool_call_format_accuracy": 0.05, "mean_reward": 0.1}
 def evaluate_version(config: RunConfig, target: str, base_dir: Path, version: str, adapter: Path | None) -> EvalSummary:
     """Evaluate `adapter` (None: the base alone) on the target's held-out tasks into eval/<target>/<version>/."""
     settings = config.eval
-    tasks = load_tasks(config.run.tasks_file(target, "eval"))[: settings.max_tasks]
+    tasks = spread_held_out(load_tasks(config.run.tasks_file(target, "eval")), settings.max_tasks)
     stamp = EvalStamp.build(target, version, adapter, base_dir, tasks)
     out_dir = config.run.eval_dir(target, version, config.round)
     loop = LoopConfig(max_turns=settings.max_turns, max_new_tokens=settings.max_new_tokens)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,6 +94,7 @@ TESTS_DIR = "tests"
 # The copies live in `src/`, not at the root: `python -m pytest` puts the root on sys.path before
 # pytest starts, and pytest would then import (and be broken by) a mutated `src/fnmatch.py`.
 SOURCE_DIR = "src"
+CORPUS_MARKER = ".apprentice-corpus"  # lists the modules; kept out of the commit (.gitignore)
 
 # pytest and its plugins import some corpus modules (fnmatch, textwrap, copy...) before any test:
 # dropping them from sys.modules makes the tests' own `import fnmatch` load the repository's copy,
@@ -122,6 +124,11 @@ def corpus_split(path: str) -> str:
     return "eval" if Path(path).stem in HELD_OUT_MODULES else "train"
 
 
+def is_corpus_repo(path: Path) -> bool:
+    """Whether `path` is a corpus repository `build_corpus_repo` laid out (its marker file is there)."""
+    return (Path(path) / CORPUS_MARKER).is_file()
+
+
 def build_corpus_repo(destination: Path, modules: tuple[str, ...] = CORPUS_MODULES) -> Path:
     """Lay out `modules` with their own tests as a git repository at `destination`; return it.
 
@@ -130,7 +137,7 @@ def build_corpus_repo(destination: Path, modules: tuple[str, ...] = CORPUS_MODUL
     existing repository built from the same modules is reused as it is.
     """
     destination = Path(destination)
-    marker = destination / ".apprentice-corpus"
+    marker = destination / CORPUS_MARKER
     wanted = "\n".join(modules) + "\n"
     if marker.is_file() and marker.read_text() == wanted and (destination / ".git").is_dir():
         return destination
@@ -162,6 +169,35 @@ def _copy_module(module: str, destination: Path) -> None:
                           f"ships without its test package (Debian: apt-get install libpython3-testsuite)")
     shutil.copyfile(source, destination / SOURCE_DIR / f"{module}.py")
     shutil.copyfile(test, destination / TESTS_DIR / f"test_{module}.py")
+
+
+TRAINING_REF = "refs/apprentice/training"
+
+
+def training_commit(repo: Path, commit: str) -> str:
+    """A child of `commit` in the corpus repository `repo` without the held-out modules' sources and tests.
+
+    A training episode's workspace is exported from its task's commit; its `list_files` and `search` would
+    otherwise show the held-out modules to the model. Deterministic (fixed identity and date), so the same
+    commit comes back each time; a ref keeps it from git's garbage collection.
+    """
+    held_out = [path for module in HELD_OUT_MODULES
+                for path in (f"{SOURCE_DIR}/{module}.py", f"{TESTS_DIR}/test_{module}.py")]
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, **_GIT_IDENTITY, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        _git(repo, env, "read-tree", commit)
+        _git(repo, env, "rm", "-q", "--cached", "--ignore-unmatch", "--", *held_out)
+        tree = _git(repo, env, "write-tree")
+        child = _git(repo, env, "commit-tree", tree, "-p", commit, "-m", "training side: held-out modules removed")
+        _git(repo, env, "update-ref", TRAINING_REF, child)
+    return child
+
+
+def _git(repo: Path, env: dict[str, str], *arguments: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *arguments], capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise CorpusError(f"git {arguments[0]} in {repo} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
 
 
 def commit_tree(repo: Path, message: str) -> str:
