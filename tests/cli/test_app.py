@@ -1,5 +1,6 @@
 """The real CLI, as a user runs it: exit codes, one-line errors, nothing half-written."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,33 @@ def test_ls_lists_stages_languages_and_examples():
     assert result.returncode == 0
     for word in ("pretrain", "grpo", "typescript", "demo.yaml"):
         assert word in result.stdout
+
+
+def test_piped_listings_are_whole_and_their_json_parses(tmp_path):
+    from apprentice.artifacts import RunDir
+    from apprentice.cli.ls import catalog
+
+    listing = apprentice("ls")  # stdout is a pipe here, as in `apprentice ls | cat`
+    assert "…" not in listing.stdout
+    for part in catalog().values():
+        for row in part:
+            assert all(cell in listing.stdout for cell in row.values())
+    parsed = json.loads(apprentice("ls", "--json").stdout)
+    assert [row["stage"] for row in parsed["stages"]][:2] == ["pretrain", "sft"]
+
+    run = tmp_path / "runs" / "demo"
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    registry = RunDir(run).open_registry()
+    registry.register("typescript", adapter, "sha256:base", metrics={"test_pass_rate": 0.25})
+    table = apprentice("registry", "list", "--run", str(run))
+    assert table.returncode == 0, table.stderr
+    assert "typescript-v1" in table.stdout and "evaluating" in table.stdout and "…" not in table.stdout
+    records = json.loads(apprentice("registry", "list", "--run", str(run), "--json").stdout)
+    assert [(r["version"], r["status"], r["metrics"]) for r in records] == [
+        ("typescript-v1", "evaluating", {"test_pass_rate": 0.25})]
+    shown = json.loads(apprentice("registry", "show", "typescript-v1", "--run", str(run), "--json").stdout)
+    assert shown["record"]["path"] == str(adapter.resolve()) and shown["history"][0]["action"] == "register"
 
 
 @pytest.mark.integration

@@ -13,12 +13,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
+from apprentice.cli.output import cli_console
+
 if TYPE_CHECKING:
     from apprentice.agent.backends import Backend
     from apprentice.agent.trajectory import Trajectory
 
 agent_app = typer.Typer(help="Run the coding agent on a task.", no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 _STYLES = {"system": "dim", "user": "cyan", "assistant": "green", "tool": "yellow"}
 

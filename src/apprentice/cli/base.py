@@ -4,12 +4,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from apprentice.base.pretrained import RECIPE  # the shipped base's recipe is the command's defaults
+from apprentice.cli.output import cli_console
 
 base_app = typer.Typer(help="Build and inspect base models.", no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 
 @base_app.command("init")

@@ -4,12 +4,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from apprentice.cli.output import cli_console
 from apprentice.cli.run import Overrides
 
 config_app = typer.Typer(help="Show and validate run configs.", no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 
 @config_app.command("show")

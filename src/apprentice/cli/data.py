@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from apprentice.cli.output import cli_console
+
 if TYPE_CHECKING:
     from apprentice.agent.backends import Backend
     from apprentice.data.candidates import PreferenceReport
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from apprentice.data.trajectories import BuildReport
 
 data_app = typer.Typer(help="Training data: trajectories, preference pairs, quality gates, mixes.", no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 
 @data_app.command("trajectories")

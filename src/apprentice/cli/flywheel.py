@@ -4,11 +4,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from apprentice.cli.output import JsonOption, cli_console, print_json
 
 flywheel_app = typer.Typer(help="Data flywheel: curate captured interactions into the next training round.",
                            no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 RunOption = Annotated[Path, typer.Option("--run", help="Run directory (runs/<name>); its flywheel/ is used.")]
 
@@ -28,8 +29,11 @@ def flywheel_curate(
 
 
 @flywheel_app.command("stats")
-def flywheel_stats(run: RunOption) -> None:
+def flywheel_stats(run: RunOption, as_json: JsonOption = False) -> None:
     """Interactions captured and waiting, and each curated round: kept per target, drops per reason, replay."""
-    from apprentice.flywheel.curate import stats_text
+    from apprentice.flywheel.curate import stats_summary, stats_text
 
-    console.print(stats_text(run), soft_wrap=True, highlight=False)
+    if as_json:
+        print_json(stats_summary(run))
+    else:
+        console.print(stats_text(run), soft_wrap=True, highlight=False)

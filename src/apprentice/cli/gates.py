@@ -4,10 +4,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from apprentice.cli.output import cli_console
 
 gates_app = typer.Typer(help="Promotion gates (SPEC §5).", no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 
 @gates_app.command("check")

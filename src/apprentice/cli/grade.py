@@ -4,9 +4,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
+from apprentice.cli.output import cli_console
+
+console = cli_console()
 
 
 def grade_command(

@@ -4,10 +4,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from apprentice.cli.output import cli_console
 
 package_app = typer.Typer(help="Repo packages (repo + wheels + manifest) for air-gapped machines.", no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 
 @package_app.command("build")

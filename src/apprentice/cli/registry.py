@@ -9,16 +9,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from apprentice.cli.output import JsonOption, cli_console, print_json
+
 if TYPE_CHECKING:
     from apprentice.registry.registry import Registry
+    from apprentice.registry.store import AdapterRecord, Event
 
 registry_app = typer.Typer(help="Adapter registry: versions, the gated production alias, rollback, export.",
                            no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 # The columns `list` shows; `show` prints every metric.
 _LIST_METRICS = ("test_pass_rate", "tool_call_format_accuracy")
@@ -33,11 +36,16 @@ def registry_list(
     run: RunOption = None,
     registry: RegistryOption = None,
     target: Annotated[str | None, typer.Option(help="Only this target's versions.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Every adapter version: status, aliases, key metrics, parent."""
     from apprentice.registry.operations import open_registry
 
-    console.print(list_from_cli(open_registry(run, registry), target))
+    opened = open_registry(run, registry)
+    if as_json:
+        print_json(opened.list(target))
+    else:
+        console.print(list_from_cli(opened, target))
 
 
 @registry_app.command("show")
@@ -45,11 +53,17 @@ def registry_show(
     name: Annotated[str, typer.Argument(help="A version (python-v3), a target (its production) or target@alias.")],
     run: RunOption = None,
     registry: RegistryOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """One adapter version: lineage, metrics, history."""
     from apprentice.registry.operations import open_registry
 
-    console.print(show_from_cli(open_registry(run, registry), name))
+    opened = open_registry(run, registry)
+    if as_json:
+        record = opened.resolve(name)
+        print_json({"record": record, "history": _history(opened, record)})
+    else:
+        console.print(show_from_cli(opened, name))
 
 
 @registry_app.command("register")
@@ -144,10 +158,15 @@ def show_from_cli(registry: "Registry", name: str) -> Group:
     for metric in sorted(record.metrics, key=_metric_order):
         metrics.add_row(metric, _number(record.metrics[metric]))
     history = Table("time", "action", "detail", title="history")
-    for event in registry.events(record.target):
-        if event.version == record.version or event.detail.get("from") == record.version:
-            history.add_row(event.time, f"{event.action} {event.version}", _detail(event.detail))
+    for event in _history(registry, record):
+        history.add_row(event.time, f"{event.action} {event.version}", _detail(event.detail))
     return Group(fields, metrics, history)
+
+
+def _history(registry: "Registry", record: "AdapterRecord") -> list["Event"]:
+    """The events of `record`'s target that name it, as the version acted on or the one replaced."""
+    return [event for event in registry.events(record.target)
+            if event.version == record.version or event.detail.get("from") == record.version]
 
 
 def register_from_cli(registry: "Registry", adapter_dir: Path, target: str | None, run: str,

@@ -3,9 +3,10 @@
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
+from apprentice.cli.output import cli_console
+
+console = cli_console()
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="key.path=value overrides; they win over the YAML.")]
 

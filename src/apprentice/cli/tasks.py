@@ -5,6 +5,7 @@ same functions the pipeline's `tasks.source` calls) and `task_stats`; these comm
 progress and print their summaries.
 """
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,12 +20,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from apprentice.cli.output import JsonOption, cli_console, print_json
+
 if TYPE_CHECKING:
     from apprentice.tasks.history.mine import MiningStats
     from apprentice.tasks.mutation.campaign import CampaignCounts, CampaignSummary
 
 tasks_app = typer.Typer(help="Make grading tasks: by mutation, from git history.", no_args_is_help=True)
-console = Console()
+console = cli_console()
 
 
 @tasks_app.command("mutate")
@@ -46,9 +49,10 @@ def tasks_mutate(
 def tasks_stats(
     path: Annotated[Path, typer.Argument(help="A tasks JSON-lines file.")],
     min_tasks: Annotated[int | None, typer.Option(help="Override gates.data.min_tasks for this check.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Counts, operator mix, difficulty, campaign verdicts and the data-quality gate; exit 1 if it fails."""
-    if not stats_from_cli(path, min_tasks, console):
+    if not stats_from_cli(path, min_tasks, console, as_json):
         raise typer.Exit(1)
 
 
@@ -101,15 +105,20 @@ def render_summary(summary: "CampaignSummary") -> str:
     return "\n".join(lines)
 
 
-def stats_from_cli(path: Path, min_tasks: int | None, console: Console) -> bool:
-    """Print the stats of a task file; True when it passes the data gate (`min_tasks` overrides the config's)."""
+def stats_from_cli(path: Path, min_tasks: int | None, console: Console, as_json: bool = False) -> bool:
+    """Print the stats of a task file (as JSON: the counts and the gate's problems); True when it passes the data
+    gate (`min_tasks` overrides the config's)."""
     from apprentice.config.models import DataGate
     from apprentice.tasks.stats import gate_problems, render_stats, task_stats
 
     gate = DataGate() if min_tasks is None else DataGate(min_tasks=min_tasks)
     stats = task_stats(path)
-    console.print(render_stats(stats, gate), highlight=False)
-    return not gate_problems(stats, gate)
+    problems = gate_problems(stats, gate)
+    if as_json:
+        print_json({**asdict(stats), "survival_rate": stats.survival_rate, "gate_problems": problems})
+    else:
+        console.print(render_stats(stats, gate), highlight=False)
+    return not problems
 
 
 def mine_from_cli(source: Path, language: str, out: Path, max_commits: int | None, console: Console) -> str:

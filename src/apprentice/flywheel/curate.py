@@ -265,17 +265,27 @@ def _write_mix(run: RunDir, round_dir: Path, target: str, number: int, share: fl
             "problem": problem}
 
 
-def stats_text(run_dir: Path) -> str:
-    """Lines: the log (interactions captured, how many wait for the next round), then each curated round."""
+def stats_summary(run_dir: Path) -> dict:
+    """The log (interactions captured, unreadable lines, how many wait for the next round; None when nothing was
+    captured) and each curated round's report."""
     run, log = RunDir(run_dir), interactions_path(run_dir)
-    rounds = curated_rounds(run)
-    reports = [_report(run, k) for k in rounds]
-    if not log.is_file():
-        lines = [f"{log}: nothing captured yet"]
-    else:
+    captured = None
+    if log.is_file():
         total = read_interactions(log)
         pending = read_interactions(log, _consumed(run, log, next_round(run)))
-        lines = [f"{log}: {len(total.interactions)} interactions ({total.unreadable} unreadable lines), "
-                 f"{len(pending.interactions)} not yet curated"]
-    lines += [CurationReport(**report).text() for report in reports]
-    return "\n".join(lines if rounds else [*lines, "no round curated yet: apprentice flywheel curate --run RUN"])
+        captured = {"interactions": len(total.interactions), "unreadable": total.unreadable,
+                    "pending": len(pending.interactions)}
+    return {"log": str(log), "captured": captured, "rounds": [_report(run, k) for k in curated_rounds(run)]}
+
+
+def stats_text(run_dir: Path) -> str:
+    """Lines: the log (interactions captured, how many wait for the next round), then each curated round."""
+    summary = stats_summary(run_dir)
+    captured = summary["captured"]
+    if captured is None:
+        lines = [f"{summary['log']}: nothing captured yet"]
+    else:
+        lines = [f"{summary['log']}: {captured['interactions']} interactions ({captured['unreadable']} unreadable lines), "
+                 f"{captured['pending']} not yet curated"]
+    lines += [CurationReport(**report).text() for report in summary["rounds"]]
+    return "\n".join(lines if summary["rounds"] else [*lines, "no round curated yet: apprentice flywheel curate --run RUN"])
