@@ -15,6 +15,7 @@ import pytest
 from apprentice.errors import EvaluationError
 from apprentice.evaluation import svg
 from apprentice.evaluation.report import render_comparison, render_report, report_from_cli, version_key
+from apprentice.evaluation.report_html import regression_notes
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"test_pass_rate": (0.70, "max"), "tool_call_format_accuracy": (0.99, "max"),
@@ -129,13 +130,14 @@ def test_frame_maps_both_axes_linearly():
     assert (frame.y(-1), frame.y(0), frame.y(1)) == (200, 100, 0)
 
 
-def test_empty_series_draw_no_data_and_non_finite_points_are_counted():
+def test_empty_series_are_a_line_of_text_and_non_finite_points_are_counted():
     empty = svg.line_chart({"loss": []}, title="nothing")
-    assert "no data" in empty and "<polyline" not in empty
+    assert empty == '<p class="muted chart-empty">nothing: no value recorded.</p>'
+    assert "<svg" not in svg.bar_chart([svg.Bar("python", "base", None)], title="lint clean rate")
     nan = svg.line_chart({"loss": [(1, 2.0), (2, float("nan")), (3, 1.0)]}, title="nan")
     assert "1 non-finite point(s) not drawn" in nan
     assert len(re.search(r'points="([^"]+)"', nan).group(1).split()) == 2
-    assert "no data" in svg.bar_chart([], title="nothing")
+    assert "no value recorded" in svg.bar_chart([], title="nothing")
 
 
 def test_bar_heights_are_proportional_and_missing_values_say_so():
@@ -144,6 +146,28 @@ def test_bar_heights_are_proportional_and_missing_values_say_so():
     heights = [float(h) for h in re.findall(r'<rect class="bar" x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"', chart)]
     assert len(heights) == 2 and heights[1] == pytest.approx(2 * heights[0], abs=0.2)
     assert "n/a" in chart and "50.0%" in chart and "stroke-dasharray" in chart
+
+
+def test_tick_labels_tell_every_tick_apart_at_any_scale():
+    flat = svg.nice_ticks(24.9995, 25.0005)  # a preference loss that barely moves
+    labels = svg.tick_labels(flat)
+    assert len(set(labels)) == len(flat) > 2 and "25" in labels
+    assert svg.tick_labels([0.0, 0.5, 1.0], percent=True) == ["0%", "50%", "100%"]
+    assert svg.tick_labels([0.0, 0.0005, 0.001], percent=True) == ["0.00%", "0.05%", "0.10%"]
+    assert svg.tick_labels([0, 1000, 2000]) == ["0", "1k", "2k"]
+    chart = svg.line_chart({"loss": [(1, 24.9996), (2, 25.0004)]}, title="preference loss")
+    assert len(set(re.findall(r'text-anchor="end" fill="#555">([^<]+)<', chart))) > 2
+
+
+def test_a_verdict_is_green_only_when_it_says_something_good():
+    def notes(delta: float, reference: float = 0.0) -> str:
+        rows = [{"metric": "test_pass_rate", "reference": reference, "value": reference + delta, "delta": delta,
+                 "flag": delta < 0}]
+        return regression_notes({"regressions": {"against_base": rows, "against_production": []}})
+
+    assert 'class="muted">No regression against the base model, and no metric better' in notes(0.0)
+    assert 'class="ok">No regression against the base model; better on test pass rate' in notes(0.25)
+    assert "regressed" in notes(-0.25, 0.5)
 
 
 def test_nice_ticks_cover_the_range_with_round_steps():

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from apprentice.evaluation.regression import PRIMARY_METRICS
+from apprentice.evaluation.regression import LOWER_IS_BETTER, PRIMARY_METRICS
 
 # A conversation message longer than this is cut (with a visible count) so that a report of
 # hundreds of episodes with long tool outputs stays small enough for a browser to open quickly.
@@ -198,9 +198,20 @@ def regression_notes(record: dict) -> str:
         elif flagged:
             lines.append(f'<p><span class="flag">regressed</span> against {reference}: '
                          f"{escape(', '.join(flagged))}</p>")
-        else:
-            lines.append(f'<p class="ok">No regression against {reference}.</p>')
+        elif better := [metric_label(name) for name, row in rows.items() if _improved(name, row)]:
+            lines.append(f'<p class="ok">No regression against {reference}; better on '
+                         f"{escape(', '.join(better))}.</p>")
+        else:  # level with the reference (0% against 0%, say): nothing to show in green
+            lines.append(f'<p class="muted">No regression against {reference}, and no metric better than it.</p>')
     return "".join(lines)
+
+
+def _improved(name: str, row: dict) -> bool:
+    """Whether a regression row moved in its metric's good direction."""
+    delta = row.get("delta")
+    if not isinstance(delta, (int, float)) or abs(delta) < 1e-9:
+        return False
+    return (delta < 0) == LOWER_IS_BETTER.get(name, False)
 
 
 def episode_section(results: list[dict] | None, path: Path) -> str:

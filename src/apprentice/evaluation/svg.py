@@ -65,13 +65,24 @@ def nice_ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> l
     return ticks
 
 
-def format_tick(value: float, percent: bool = False) -> str:
-    """A tick label: `40%` for a rate, `1.5k` past a thousand, else the shortest plain form."""
+def format_tick(value: float, percent: bool = False, digits: int = 4) -> str:
+    """A tick label: `40%` for a rate, `1.5k` past a thousand, else the shortest plain form, to `digits`
+    significant digits (decimals of a percentage)."""
     if percent:
-        return f"{value * 100:.0f}%"
+        return f"{value * 100:.{max(digits - 4, 0)}f}%"
     if abs(value) >= 1000:
-        return f"{value / 1000:g}k"
-    return f"{value:.4g}"
+        return f"{value / 1000:.{digits}g}k"
+    return f"{value:.{digits}g}"
+
+
+def tick_labels(ticks: Sequence[float], percent: bool = False) -> list[str]:
+    """One label per tick, with as many digits as it takes to tell every tick apart (a loss axis from 24.9995 to
+    25.0005 reads 24.9995, 25, 25.0005, not 25 five times)."""
+    for digits in range(4, 16):
+        labels = [format_tick(tick, percent, digits) for tick in ticks]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: str, x_label: str = "step",
@@ -106,7 +117,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, references: Mapping[str, float
     slots = len(bars) + len(_unique(bar.group for bar in bars)) - 1
     width = width or max(360, min(1180, 80 + 52 * slots))
     measured = [bar.value for bar in bars if bar.value is not None and math.isfinite(bar.value)]
-    if not bars:
+    if not measured:
         return _empty(title, width, height)
     # Headroom so the tallest bar's label stays in the plot; a rate's axis stops at 100% but zooms in
     # on small rates (a 5% hallucination target would be a sliver on a 0-100% axis).
@@ -153,15 +164,15 @@ def _polyline(frame: Frame, values: Sequence[tuple[float, float]], colour: str, 
 
 def _axes(frame: Frame, x_ticks: Sequence[float], y_ticks: Sequence[float], *, percent: bool) -> list[str]:
     parts = []
-    for tick in y_ticks:
+    for tick, label in zip(y_ticks, tick_labels(y_ticks, percent), strict=True):
         row = frame.y(tick)
         parts.append(f'<line x1="{frame.left}" y1="{row:.1f}" x2="{frame.right}" y2="{row:.1f}" stroke="#e5e5e5"/>'
                      f'<text x="{frame.left - 6}" y="{row + 3.5:.1f}" font-size="10" text-anchor="end" '
-                     f'fill="#555">{format_tick(tick, percent)}</text>')
-    for tick in x_ticks:
+                     f'fill="#555">{label}</text>')
+    for tick, label in zip(x_ticks, tick_labels(x_ticks), strict=True):
         column = frame.x(tick)
         parts.append(f'<text x="{column:.1f}" y="{frame.bottom + 14}" font-size="10" text-anchor="middle" '
-                     f'fill="#555">{format_tick(tick)}</text>')
+                     f'fill="#555">{label}</text>')
     parts.append(f'<line x1="{frame.left}" y1="{frame.bottom}" x2="{frame.right}" y2="{frame.bottom}" stroke="#888"/>')
     return parts
 
@@ -200,9 +211,9 @@ def _note(frame: Frame, text: str) -> str:
 
 
 def _empty(title: str, width: int, height: int) -> str:
-    message = (f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" font-size="12" text-anchor="middle" '
-               f'fill="#999">no data</text>')
-    return _svg(width, height, title, [_title(title), message])
+    """A chart with nothing to draw is one line of text, not an empty box."""
+    return f'<p class="muted chart-empty">{escape(title)}: no value recorded.</p>'
+
 
 
 def _title(title: str) -> str:
