@@ -177,7 +177,7 @@ class RunDir:
     """Every path of a run directory `runs/<name>/`, named once: no other module joins run paths.
 
         run.yaml  base/ (or base/POINTER)  tasks/<target>/  data/<target>/  stages/<target>/<stage>/
-        eval/<target>/<version>/  flywheel/  registry.db  report.html
+        eval/<target>/<version>/  logs/<target>/<stage>/  flywheel/  registry.db  report.html
 
     Flywheel rounds 2+ train into `stages/<target>/round-<n>/` and evaluate into
     `eval/<target>/round-<n>-<version>/`, so round 1 stays intact.
@@ -247,6 +247,16 @@ class RunDir:
         if round == 1 or (target, stage) == PRETRAIN_STAGE:
             return self.stages_root / target / stage
         return self.stages_root / target / f"round-{round}" / stage
+
+    def log_dir(self, target: str, stage: str, round: int = 1) -> Path:
+        """`logs/<target>/<stage>/`: the trackers' files (TensorBoard event files) of one stage, or of `eval`;
+        laid out as `stage_dir` is, so `tensorboard --logdir runs/<name>/logs` shows every curve of the run."""
+        return self.logs_root / self.stage_dir(target, stage, round).relative_to(self.stages_root)
+
+    @property
+    def logs_root(self) -> Path:
+        """`logs/`: what the trackers write (`logging.report_to`)."""
+        return self.root / "logs"
 
     @property
     def stages_root(self) -> Path:

@@ -52,6 +52,18 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
     assert [entry["version"] for entry in signal["chain"]] == ["base", "sft", "preference", "grpo"]
     assert all(isinstance(entry["mean_reward"], float) for entry in signal["chain"])
     assert (run_dir / "report.html").is_file()
+    curves = tensorboard_scalars(run_dir / "logs")  # logging.report_to: tensorboard, the default
+    assert "train/loss" in curves["python/sft"] and "train/loss" in curves["python/preference"]
+    assert "train/reward" in curves["python/grpo"] and "train/loss" in curves["base/pretrain/len-64"]
+    assert sorted(step for step, _ in curves["python/eval"]["eval/tool_call_format_accuracy"]) == [0, 1, 2, 3]
+    assert "eval/rung_fail_to_pass" in curves["python/eval"]
+    card = (run_dir / "stages/python/grpo/adapter/README.md").read_text()
+    assert card.startswith("---\nbase_model: ") and "library_name: peft" in card
+    chain = re.findall(r"^\d\. `(\w+)` — `(\S+)`$", card, flags=re.MULTILINE)
+    assert chain == [(stage, str(run_dir / f"stages/python/{stage}/adapter")) for stage in ("sft", "preference", "grpo")]
+    grpo_hashes = json.loads((run_dir / "stages/python/grpo/meta.json").read_text())["inputs"]
+    assert f"| data | `{grpo_hashes['data']}` |" in card and f"| base | `{grpo_hashes['base']}` |" in card
+    assert re.search(r"^\| \w+ \| .* \| (pass|FAIL) \| ", card, flags=re.MULTILINE) and "## Reproduce" in card
     # the gates failed, so only --force put the adapter in production, and the registry says so
     production = RunDir(run_dir).open_registry().production()["python"]
     assert production.version == "python-v1" and production.path == str(run_dir / "stages/python/grpo/adapter")
@@ -60,6 +72,20 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
     second = pipeline.run(config, force=True)
     assert all(step.skipped for step in second.steps), second.render()
     assert sum(step.seconds for step in second.steps) < sum(step.seconds for step in first.steps) / 5
+
+
+def tensorboard_scalars(logs: Path) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """{run directory under `logs`: {tag: [(step, value), ...]}}, read with TensorBoard's own reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    curves = {}
+    for directory in sorted({event.parent for event in logs.rglob("events.out.tfevents.*")}):
+        accumulator = EventAccumulator(str(directory))
+        accumulator.Reload()
+        curves[directory.relative_to(logs).as_posix()] = {
+            tag: [(event.step, event.value) for event in accumulator.Scalars(tag)]
+            for tag in accumulator.Tags()["scalars"]}
+    return curves
 
 
 @pytest.mark.integration

@@ -51,7 +51,7 @@ def test_sft_resumes_from_the_last_checkpoint(tiny_base, tmp_path, monkeypatch):
         def on_save(self, args, state, control, **kwargs):
             raise KeyboardInterrupt  # stands in for kill -9 right after checkpoint-2 was written
 
-    def with_kill(trainer, stage):
+    def with_kill(trainer, stage, log_dir=None):
         trainer.add_callback(KilledAfterFirstCheckpoint())
         return trainer
 

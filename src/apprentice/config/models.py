@@ -248,6 +248,13 @@ class LaunchSection(Section):
     num_processes: int | None = Field(None, gt=0, description="Processes (GPUs) per training stage; empty: from the accelerate config.")
 
 
+class LoggingSection(Section):
+    report_to: Literal["tensorboard", "wandb", "mlflow", "trackio", "none"] = Field(
+        "tensorboard", description="Where training curves and evaluation metrics go, through transformers' own "
+        "integrations: TensorBoard event files under runs/<name>/logs/<target>/<stage>/, or W&B, MLflow, "
+        "trackio (their usual environment variables), or none.")
+
+
 class EvalSection(Section):
     enabled: bool = Field(True, description="Evaluate on the held-out tasks after GRPO (and the base once), then register.")
     versions: list[Literal["base", "sft", "preference", "grpo"]] = Field(
@@ -290,6 +297,7 @@ class RunConfig(Section):
     eval: EvalSection = EvalSection()
     gates: GatesSection = GatesSection()
     launch: LaunchSection = LaunchSection()
+    logging: LoggingSection = LoggingSection()
 
     @field_validator("targets")
     @classmethod

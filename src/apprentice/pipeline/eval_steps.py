@@ -24,6 +24,7 @@ from apprentice.evaluation.harness import BackendFactory, EvalStamp, EvalSummary
 from apprentice.evaluation.report import render_comparison, render_report
 from apprentice.evaluation.report_card import rung_table, rungs_lifted
 from apprentice.evaluation.targets import load_tasks, local_factory
+from apprentice.evaluation.tracking import log_evaluation
 from apprentice.pipeline.data_steps import spread_held_out
 from apprentice.registry.registry import register_and_maybe_promote
 
@@ -44,6 +45,9 @@ def evaluate_version(config: RunConfig, target: str, base_dir: Path, version: st
     summary = evaluate(tasks, _lazy(base_dir, adapter, settings.max_new_tokens), out_dir, stamp,
                        settings.attempts, settings.workers, loop, production_metrics=None)
     render_report(out_dir)
+    if not summary.skipped:  # a reused evaluation is in the tracker already
+        log_evaluation(config.logging.report_to, config.run.log_dir(target, "eval", config.round), version,
+                       summary.metrics)
     return summary
 
 

@@ -147,7 +147,8 @@ def run_stage(stage: str, config: RunConfig, target: str, base_dir: Path,
     from apprentice.stages.launch import run_launched, stage_module
     from apprentice.stages.result import StageInputs
 
-    inputs = StageInputs(target, config.run.stage_dir(target, stage, config.round), base_dir, parent, data)
+    inputs = StageInputs(target, config.run.stage_dir(target, stage, config.round), base_dir, parent, data,
+                         config.run.log_dir(target, stage, config.round))
     if config.launch.launcher == "accelerate":
         return run_launched(config, stage, inputs)
     return stage_module(stage).run(config, inputs)

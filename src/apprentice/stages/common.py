@@ -118,8 +118,9 @@ def require_chat_template(tokenizer, base_dir: Path) -> str:
     return template
 
 
-def common_training_args(output_dir: Path, seed: int = 0) -> dict[str, Any]:
-    """Trainer arguments every stage shares: checkpoints in the stage dir, quiet logs, no trackers."""
+def common_training_args(output_dir: Path, seed: int = 0, report_to: str = "none") -> dict[str, Any]:
+    """Trainer arguments every stage shares: checkpoints in the stage dir, quiet logs, the configured tracker
+    (`logging.report_to`: tensorboard, wandb, mlflow, trackio or none)."""
     from datasets.utils.logging import disable_progress_bar
 
     disable_progress_bar()  # a bar per dataset.map over a few hundred rows is noise in a stage's output
@@ -128,7 +129,7 @@ def common_training_args(output_dir: Path, seed: int = 0) -> dict[str, Any]:
         "save_strategy": "steps",
         "save_total_limit": 1,  # resuming needs only the newest; real checkpoints weigh gigabytes
         "logging_steps": 1,
-        "report_to": [],
+        "report_to": [] if report_to == "none" else [report_to],
         "disable_tqdm": True,
         "seed": seed,
         "use_cpu": not torch.cuda.is_available(),
@@ -180,10 +181,15 @@ class StageProgress(TrainerCallback):
             print(f"  {self.stage} step {state.global_step}/{state.max_steps} " + " ".join(shown), flush=True)
 
 
-def show_progress(trainer, stage: str):
-    """Replace the Trainer's log printer (it prints every metric dict) with `StageProgress`."""
+def show_progress(trainer, stage: str, log_dir: Path | None = None):
+    """Replace the Trainer's log printer (it prints every metric dict) with `StageProgress`; TensorBoard's event
+    files go to `log_dir` (transformers reads it from TENSORBOARD_LOGGING_DIR only, once per process)."""
+    from transformers.integrations import TensorBoardCallback
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(StageProgress(stage))
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and log_dir is not None:
+            callback.logging_dir = str(log_dir)
     return trainer

@@ -144,7 +144,7 @@ def setup(config: RunConfig, inputs: StageInputs, tasks: list[Task], hardware: H
     trainer.add_callback(CurriculumCallback(trainer, config.grpo.curriculum))
     trainer.add_callback(RolloutRewardLog(reward))
     render_agent_tool_schemas(trainer)
-    return show_progress(trainer, STAGE), reward
+    return show_progress(trainer, STAGE, inputs.tracker_dir), reward
 
 
 def render_agent_tool_schemas(trainer) -> None:
@@ -187,7 +187,7 @@ def grpo_arguments(config: RunConfig, output_dir: Path, hardware: Hardware):
 
     grpo, first = config.grpo, config.grpo.curriculum[0]
     return GRPOConfig(
-        **common_training_args(output_dir),
+        **common_training_args(output_dir, report_to=config.logging.report_to),
         max_steps=grpo.steps,
         learning_rate=grpo.learning_rate,
         per_device_train_batch_size=grpo.batch_size,

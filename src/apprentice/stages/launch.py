@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     run = RunDir(args.run_dir)
     config = load_config(run.config_file, [])
     inputs = StageInputs(args.target, run.stage_dir(args.target, args.stage, config.round), args.base_dir,
-                         args.parent, args.data)
+                         args.parent, args.data, run.log_dir(args.target, args.stage, config.round))
     stage_module(args.stage).run(config, inputs)
 
 

@@ -122,7 +122,7 @@ def setup(config: RunConfig, inputs: StageInputs, pairs: list[dict], hardware: H
     arguments = preference_arguments(config, inputs.stage_dir / CHECKPOINT_DIR, hardware)
     trainer = PretokenizedDPOTrainer(model=model, args=arguments, train_dataset=data, processing_class=tokenizer,
                                      callbacks=[watch])
-    return show_progress(trainer, STAGE)
+    return show_progress(trainer, STAGE, inputs.tracker_dir)
 
 
 def freeze_saved_modules(model) -> int:
@@ -147,7 +147,7 @@ def preference_arguments(config: RunConfig, output_dir: Path, hardware: Hardware
 
     section = config.preference
     return DPOConfig(
-        **common_training_args(output_dir),
+        **common_training_args(output_dir, report_to=config.logging.report_to),
         loss_type=[section.loss],
         beta=section.beta,
         num_train_epochs=section.epochs,

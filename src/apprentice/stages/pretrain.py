@@ -73,7 +73,7 @@ def run(config: RunConfig, inputs: StageInputs) -> StageResult:
     tokens = 0
     with resource_errors(STAGE, KNOBS):
         for length, blocks in curriculum_blocks(stream, section.context_lengths, blocks_per_length):
-            model, phase_losses = train_phase(config, inputs.stage_dir, model, tokenizer, length, blocks)
+            model, phase_losses = train_phase(config, inputs, model, tokenizer, length, blocks)
             losses.extend([[len(losses) + i, loss] for i, (_, loss) in enumerate(phase_losses, start=1)])
             tokens += len(blocks) * length
         save_model(model, tokenizer, inputs.stage_dir / MODEL_DIR)
@@ -88,11 +88,12 @@ def run(config: RunConfig, inputs: StageInputs) -> StageResult:
     return finish_stage(STAGE, inputs, settings, hashes, metrics, None, MODEL_DIR)
 
 
-def train_phase(config: RunConfig, stage_dir: Path, model, tokenizer, length: int, blocks: list[list[int]]):
+def train_phase(config: RunConfig, inputs: StageInputs, model, tokenizer, length: int, blocks: list[list[int]]):
     """(model, [[step, loss], ...]) after one curriculum phase; a phase finished earlier is loaded, not redone."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, Trainer, TrainingArguments, default_data_collator
 
+    stage_dir = inputs.stage_dir
     phase_dir = stage_dir / PHASES_DIR / str(length)
     if is_done(phase_dir, {"length": str(length)}):
         model = AutoModelForCausalLM.from_pretrained(phase_dir, local_files_only=True, dtype="float32")
@@ -100,14 +101,14 @@ def train_phase(config: RunConfig, stage_dir: Path, model, tokenizer, length: in
     section = config.pretrain
     checkpoints = stage_dir / CHECKPOINT_DIR / f"len-{length}"
     arguments = TrainingArguments(
-        **common_training_args(checkpoints), max_steps=section.steps_per_length, learning_rate=section.learning_rate,
+        **common_training_args(checkpoints, report_to=config.logging.report_to), max_steps=section.steps_per_length, learning_rate=section.learning_rate,
         per_device_train_batch_size=section.batch_size, save_steps=section.save_steps,
         lr_scheduler_type="cosine", warmup_steps=max(1, section.steps_per_length // 10),
     )
     data = Dataset.from_dict({"input_ids": blocks, "labels": blocks})
     model.train()
     trainer = Trainer(model=model, args=arguments, train_dataset=data, data_collator=default_data_collator)
-    show_progress(trainer, f"pretrain@{length}")
+    show_progress(trainer, f"pretrain@{length}", inputs.tracker_dir / f"len-{length}")
     resume = last_checkpoint(checkpoints)
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     losses = logged(trainer.state.log_history, "loss")

@@ -27,6 +27,7 @@ from apprentice.artifacts import (
 )
 from apprentice.errors import StageError
 from apprentice.gates import GateVerdict
+from apprentice.stages.model_card import write_model_card
 
 ADAPTER_DIR = "adapter"
 MODEL_DIR = "model"
@@ -47,6 +48,12 @@ class StageInputs:
     base_dir: Path
     parent_adapter: Path | None = None
     data: Path | None = None
+    log_dir: Path | None = None  # where trackers write (TensorBoard event files); None: the stage dir's logs/
+
+    @property
+    def tracker_dir(self) -> Path:
+        """The directory the trainers' trackers write to."""
+        return self.log_dir or self.stage_dir / "logs"
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,9 @@ def finish_stage(stage: str, inputs: StageInputs, config: dict[str, Any], hashes
         atomic_write_json(inputs.stage_dir / GATE_FILE, gate.to_dict())
     summary = {"stage": stage, "target": inputs.target, **({"gate_passed": gate.passed} if gate else {})}
     write_meta(inputs.stage_dir, {**config, **summary}, hashes, metrics)
+    if (inputs.stage_dir / output).is_dir():
+        write_model_card(inputs.stage_dir / output, stage, inputs.target, inputs.base_dir, hashes, metrics,
+                         gate.to_dict() if gate else None, stage_chain(inputs, stage, output))
     # A finished stage is never resumed, and checkpoints of a real model weigh as much as the model.
     shutil.rmtree(inputs.stage_dir / CHECKPOINT_DIR, ignore_errors=True)
     mark_done(inputs.stage_dir)
@@ -148,12 +158,25 @@ def save_adapter(trainer, inputs: StageInputs, base_hash: str, stage: str) -> No
     with atomic_directory(inputs.stage_dir / ADAPTER_DIR) as staging:
         trainer.model.save_pretrained(staging)
         trainer.processing_class.save_pretrained(staging)
-        write_adapter_origin(staging, base_hash, stage, inputs.target)
+        write_adapter_origin(staging, base_hash, stage, inputs.target, stage_chain(inputs, stage, ADAPTER_DIR))
 
 
-def write_adapter_origin(adapter_dir: Path, base_hash: str, stage: str, target: str) -> None:
-    """Record which base an adapter was trained on, inside the adapter directory itself."""
-    atomic_write_json(adapter_dir / ADAPTER_ORIGIN_FILE, {"base": base_hash, "stage": stage, "target": target})
+def write_adapter_origin(adapter_dir: Path, base_hash: str, stage: str, target: str,
+                         chain: list[dict[str, str]] | None = None) -> None:
+    """Record which base an adapter was trained on, and the chain of stages that led to it, inside the adapter
+    directory itself."""
+    origin = {"base": base_hash, "stage": stage, "target": target}
+    atomic_write_json(adapter_dir / ADAPTER_ORIGIN_FILE, origin | ({"chain": chain} if chain else {}))
+
+
+def stage_chain(inputs: StageInputs, stage: str, output: str) -> list[dict[str, str]]:
+    """[{"stage", "adapter"}, ...]: the parent adapter's chain (from its origin file), then this stage."""
+    chain = []
+    if inputs.parent_adapter is not None:
+        origin_file = inputs.parent_adapter / ADAPTER_ORIGIN_FILE
+        origin = read_json(origin_file) if origin_file.is_file() else {}
+        chain = origin.get("chain") or [{"stage": origin.get("stage", "?"), "adapter": str(inputs.parent_adapter)}]
+    return [*chain, {"stage": stage, "adapter": str(inputs.stage_dir / output)}]
 
 
 def check_adapter_base(adapter_dir: Path, base_hash: str) -> None:

@@ -98,7 +98,7 @@ def setup(config: RunConfig, inputs: StageInputs, trajectories, hardware: Hardwa
     arguments = sft_arguments(config, inputs.stage_dir / CHECKPOINT_DIR, hardware)
     trainer = CompactLossSFTTrainer(model=model, args=arguments, train_dataset=train_data, eval_dataset=eval_data,
                          processing_class=tokenizer)
-    return show_progress(trainer, STAGE), format_probes(held_out, config.sft.format_samples)
+    return show_progress(trainer, STAGE, inputs.tracker_dir), format_probes(held_out, config.sft.format_samples)
 
 
 def sft_arguments(config: RunConfig, output_dir: Path, hardware: Hardware):
@@ -107,7 +107,7 @@ def sft_arguments(config: RunConfig, output_dir: Path, hardware: Hardware):
 
     sft = config.sft
     return SFTConfig(
-        **common_training_args(output_dir),
+        **common_training_args(output_dir, report_to=config.logging.report_to),
         num_train_epochs=sft.epochs,
         max_steps=sft.max_steps or -1,
         learning_rate=sft.learning_rate,
