@@ -10,6 +10,7 @@ import pytest
 from apprentice.artifacts import RunDir
 from apprentice.config.models import load_config
 from apprentice.pipeline import run as pipeline
+from apprentice.pipeline.plan import plan, render_plan
 
 FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "mutation" / "python"
 
@@ -29,8 +30,11 @@ MICRO = [
 @pytest.mark.integration
 def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
     config = load_config(None, [f"runs_dir={tmp_path}", "name=micro", *MICRO])
+    fresh = plan(config)
+    assert not any(step.reused for step in fresh) and not (tmp_path / "micro").exists()  # a dry run writes nothing
     first = pipeline.run(config, force=True)
     steps = [(s.target, s.step) for s in first.steps]
+    assert [(s.target, s.step) for s in fresh] == steps
     assert steps == [("-", "base"), ("-", "pretrain"), ("python", "tasks"), ("python", "sft data"), ("python", "sft"),
                      ("python", "preference data"), ("python", "preference"), ("python", "grpo"),
                      ("python", "eval base"), ("python", "eval sft"), ("python", "eval preference"),
@@ -69,6 +73,11 @@ def test_the_chain_runs_every_stage_then_reuses_them(tmp_path):
     assert production.version == "python-v1" and production.path == str(run_dir / "stages/python/grpo/adapter")
     promotion = [event for event in RunDir(run_dir).open_registry().events() if event.action == "promote"]
     assert "apprentice run --force" in promotion[-1].detail["reason"] and "gate failed" in promotion[-1].detail["reason"]
+    planned = plan(config)
+    assert all(step.reused for step in planned), render_plan(planned)
+    retuned = plan(load_config(None, [f"runs_dir={tmp_path}", "name=micro", *MICRO, "sft.learning_rate=0.001"]))
+    rerun = [step.step for step in retuned if not step.reused]
+    assert rerun[0] == "sft" and "tasks" not in rerun and "eval base" not in rerun and "grpo" in rerun
     second = pipeline.run(config, force=True)
     assert all(step.skipped for step in second.steps), second.render()
     assert sum(step.seconds for step in second.steps) < sum(step.seconds for step in first.steps) / 5

@@ -255,6 +255,10 @@ class LoggingSection(Section):
         "trackio (their usual environment variables), or none.")
 
 
+# What `eval.versions` may name, in chain order: the learning signal compares each with the one before it.
+CHAIN_ORDER = ("base", "sft", "preference", "grpo")
+
+
 class EvalSection(Section):
     enabled: bool = Field(True, description="Evaluate on the held-out tasks after GRPO (and the base once), then register.")
     versions: list[Literal["base", "sft", "preference", "grpo"]] = Field(

@@ -30,42 +30,24 @@ from apprentice.agent.loop import LoopConfig, run_episode
 from apprentice.agent.tools import ToolBox
 from apprentice.agent.trajectory import Trajectory
 from apprentice.agent.workspace import episode_workspace, workspace_diff
-from apprentice.artifacts import METRICS_FILE, atomic_write_json, ensure_writable, hash_path, hash_value
+from apprentice.artifacts import METRICS_FILE, atomic_write_json, ensure_writable
 from apprentice.data.records import append_line
 from apprentice.errors import ApprenticeError, BackendError, EvaluationError
 from apprentice.evaluation import regression
 from apprentice.evaluation.hallucination import check_patch
 from apprentice.evaluation.metrics import compute_metrics, iterations_to_green
 from apprentice.evaluation.report_card import episode_rungs, report_card
+from apprentice.evaluation.stamp import STAMP_FILE, EvalStamp
 from apprentice.grading.workspace import pinned_snapshot
 from apprentice.tasks.task import Task
 
-RESULTS_FILE, STAMP_FILE = "results.jsonl", "stamp.json"
+RESULTS_FILE = "results.jsonl"
 SAMPLING_TEMPERATURE = 0.7  # SPEC §2's GRPO sampling temperature: the spread the model trains on
 RETRIES, RETRY_BACKOFF_S = 3, 2.0  # waits 2, 4, 8 s: long enough for a server restart to show
 _MUTATING_TOOLS = frozenset({"apply_patch", "write_file"})
 
 # (temperature, seed) -> a backend for one episode. Cheap to call: it should share a loaded model.
 BackendFactory = Callable[[float, int], Backend]
-
-
-@dataclass(frozen=True)
-class EvalStamp:
-    """What an evaluation's rows belong to: rows of another stamp are never mixed into them."""
-
-    target: str
-    version: str  # "python-v3", "base", "sft", ...
-    adapter: str | None
-    base: str
-    base_hash: str
-    task_set_hash: str
-
-    @classmethod
-    def build(cls, target: str, version: str, adapter: Path | None, base: Path | str, tasks: list[Task],
-              base_hash: str | None = None) -> EvalStamp:
-        """The stamp of evaluating `adapter` on `base` over `tasks` (hashes the base unless given)."""
-        base_hash = base_hash or (hash_path(Path(base)) if Path(base).exists() else hash_value(str(base)))
-        return cls(target, version, str(adapter) if adapter else None, str(base), base_hash, task_set_hash(tasks))
 
 
 @dataclass(frozen=True)
@@ -82,11 +64,6 @@ class EvalSummary:
     def skipped(self) -> bool:
         """True when every attempt was already on disk (a resumed run played no episode)."""
         return self.ran == 0 and self.reused > 0
-
-
-def task_set_hash(tasks: list[Task]) -> str:
-    """Order-independent hash of the tasks' full records."""
-    return hash_value(sorted(task.to_json() for task in tasks))
 
 
 def evaluate(tasks: list[Task], backend_factory: BackendFactory, out_dir: Path, stamp: EvalStamp,

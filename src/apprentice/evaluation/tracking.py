@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CHAIN = ("base", "sft", "preference", "grpo")
+from apprentice.config.models import CHAIN_ORDER
 
 
 def evaluation_scalars(metrics: dict) -> dict[str, float]:
@@ -37,7 +37,7 @@ def log_evaluation(report_to: str, log_dir: Path, version: str, metrics: dict) -
     if isinstance(callback, TensorBoardCallback):
         callback.logging_dir = str(log_dir)
     args = TrainingArguments(output_dir=str(log_dir), report_to=[report_to], use_cpu=True)
-    state = TrainerState(global_step=CHAIN.index(version) if version in CHAIN else len(CHAIN))
+    state = TrainerState(global_step=CHAIN_ORDER.index(version) if version in CHAIN_ORDER else len(CHAIN_ORDER))
     control = TrainerControl()
     callback.on_train_begin(args, state, control)
     callback.on_log(args, state, control, logs=scalars)

@@ -50,8 +50,7 @@ def make_tasks(config: RunConfig, target: str) -> TaskSplit:
     directory = config.run.tasks_dir(target)
     section = config.tasks
     repo = section.repos.get(target, "")  # a task-file source needs no repository
-    inputs = {"source": section.source, "repo": _source_hash(section.source, repo),
-              "settings": hash_value(section.model_dump(mode="json"))}
+    inputs = tasks_inputs(config, target)
     split = TaskSplit(config.run.tasks_file(target, "train"), config.run.tasks_file(target, "eval"), {})
     if is_done(directory, inputs):
         return replace(_with_counts(split), skipped=True)
@@ -212,6 +211,26 @@ class DataFile:
     skipped: bool = False
 
 
+def tasks_inputs(config: RunConfig, target: str) -> dict[str, str]:
+    """What the tasks step's output depends on, hashed: the source, what it reads, the `tasks` settings."""
+    section = config.tasks
+    repo = section.repos.get(target, "")
+    return {"source": section.source, "repo": _source_hash(section.source, repo),
+            "settings": hash_value(section.model_dump(mode="json"))}
+
+
+def trajectory_inputs(config: RunConfig, train_tasks: Path) -> dict[str, str]:
+    """What the SFT data depends on, hashed: the training tasks, the data gates, the `sft_data` settings."""
+    settings = {"gates": config.gates.data.model_dump(mode="json"), "sft_data": config.sft_data.model_dump(mode="json")}
+    return {"tasks": hash_path(train_tasks), "settings": hash_value(settings)}
+
+
+def preference_inputs(config: RunConfig, train_tasks: Path, sft_adapter: Path) -> dict[str, str]:
+    """What the preference pairs depend on, hashed: the training tasks, the SFT adapter, `preference_data`."""
+    return {"tasks": hash_path(train_tasks), "adapter": hash_path(sft_adapter),
+            "settings": hash_value(config.preference_data.model_dump(mode="json"))}
+
+
 def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> DataFile:
     """Gold and template trajectories of the training tasks, replayed green, checked by the SPEC §6 gates.
 
@@ -225,8 +244,7 @@ def make_trajectories(config: RunConfig, target: str, train_tasks: Path) -> Data
 
     directory = config.run.data_dir(target)
     out = directory / "sft.jsonl"
-    settings = {"gates": config.gates.data.model_dump(mode="json"), "sft_data": config.sft_data.model_dump(mode="json")}
-    inputs = {"tasks": hash_path(train_tasks), "settings": hash_value(settings)}
+    inputs = trajectory_inputs(config, train_tasks)
     if is_done(directory / "sft", inputs):
         return DataFile(out, _read_detail(directory / "sft"), skipped=True)
     section = config.sft_data
@@ -262,8 +280,7 @@ def make_preferences(config: RunConfig, target: str, train_tasks: Path, base_dir
 
     directory = config.run.data_dir(target, config.round)
     out = directory / "preference.jsonl"
-    settings = config.preference_data.model_dump(mode="json")
-    inputs = {"tasks": hash_path(train_tasks), "adapter": hash_path(sft_adapter), "settings": hash_value(settings)}
+    inputs = preference_inputs(config, train_tasks, sft_adapter)
     if is_done(directory / "preference", inputs):
         return DataFile(out, _read_detail(directory / "preference"), skipped=True)
     section = config.preference_data

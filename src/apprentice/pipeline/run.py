@@ -21,7 +21,7 @@ from typing import Any
 from apprentice.artifacts import DONE_FILE, atomic_write_text, ensure_writable
 from apprentice.base.load import BaseReport, inspect_base, read_model_config
 from apprentice.base.tiny import build_tiny_base
-from apprentice.config.models import RunConfig, dump_config
+from apprentice.config.models import CHAIN_ORDER, RunConfig, dump_config
 from apprentice.errors import GateError
 from apprentice.gates import enforce
 
@@ -33,8 +33,6 @@ STAGES = {
     "grpo": "GRPO with rewards from running the tests in a sandbox",
     "merge": "merge an adapter into its base for serving, or export it alone",
 }
-# What `eval.versions` may name, in chain order: the learning signal compares each with the one before it.
-CHAIN_ORDER = ("base", "sft", "preference", "grpo")
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from apprentice.stages.result import (
     reuse_if_done,
     save_adapter,
 )
+from apprentice.stages.settings import stage_config as settings_of
 from apprentice.tasks import task as task_records
 from apprentice.tasks.task import Task
 
@@ -64,8 +65,8 @@ KNOBS = "grpo.generations, grpo.batch_size or the curriculum's max_seq_length"
 
 
 def stage_config(config: RunConfig) -> dict[str, Any]:
-    """The resolved settings this stage's output depends on (hashed into its inputs)."""
-    return {"grpo": config.grpo.model_dump(mode="json"), "lora": config.lora.model_dump(mode="json")}
+    """The resolved settings this stage's output depends on (hashed into its inputs: `stages/settings.py`)."""
+    return settings_of("grpo", config)
 
 
 def run(config: RunConfig, inputs: StageInputs) -> StageResult:

@@ -48,6 +48,7 @@ from apprentice.stages.result import (
     reuse_if_done,
     save_adapter,
 )
+from apprentice.stages.settings import stage_config as settings_of
 
 STAGE = "preference"
 KNOBS = "preference.batch_size (raise preference.grad_accum to keep the effective batch) or preference.max_length"
@@ -82,9 +83,8 @@ def kl_estimate(reward_chosen: float, reward_rejected: float, beta: float) -> fl
 
 
 def stage_config(config: RunConfig) -> dict[str, Any]:
-    """The resolved settings this stage's output depends on (hashed into its inputs)."""
-    return {"preference": config.preference.model_dump(mode="json"), "lora": config.lora.model_dump(mode="json"),
-            "gates": config.gates.preference.model_dump(mode="json")}
+    """The resolved settings this stage's output depends on (hashed into its inputs: `stages/settings.py`)."""
+    return settings_of("preference", config)
 
 
 def run(config: RunConfig, inputs: StageInputs) -> StageResult:

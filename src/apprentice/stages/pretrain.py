@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from apprentice.stages.result import (
     read_json,
     reuse_if_done,
 )
+from apprentice.stages.settings import stage_config as settings_of
 
 STAGE = "pretrain"
 KNOBS = "pretrain.batch_size or pretrain.context_lengths"
@@ -46,8 +46,8 @@ LOSSES_FILE = "losses.json"
 
 
 def stage_config(config: RunConfig) -> dict[str, Any]:
-    """The resolved settings this stage's output depends on; the stdlib corpus is the interpreter's."""
-    return {"pretrain": config.pretrain.model_dump(mode="json"), "corpus_python": sys.version}
+    """The resolved settings this stage's output depends on (hashed into its inputs: `stages/settings.py`)."""
+    return settings_of("pretrain", config)
 
 
 def run(config: RunConfig, inputs: StageInputs) -> StageResult:

@@ -45,6 +45,7 @@ from apprentice.stages.result import (
     reuse_if_done,
     save_adapter,
 )
+from apprentice.stages.settings import stage_config as settings_of
 from apprentice.stages.sft_data import format_probes, read_trajectories, split_held_out, tokenized_dataset
 
 STAGE = "sft"
@@ -53,8 +54,8 @@ BEFORE_FILE = "format_before.json"  # measured once before training, kept across
 
 
 def stage_config(config: RunConfig) -> dict[str, Any]:
-    """The resolved settings this stage's output depends on (hashed into its inputs)."""
-    return {"sft": config.sft.model_dump(mode="json"), "lora": config.lora.model_dump(mode="json")}
+    """The resolved settings this stage's output depends on (hashed into its inputs: `stages/settings.py`)."""
+    return settings_of("sft", config)
 
 
 def run(config: RunConfig, inputs: StageInputs, parse: Parser | None = None) -> StageResult:
