@@ -317,3 +317,15 @@ def test_the_report_card_is_a_chart_and_a_table_per_target_or_a_note(run_dir: Pa
     assert "format sft: 50.0%" in card and "format base: 0.0%" in card
     assert "2/4 (15%-85%)" in card and "0/4 (0%-49%)" in card
     assert "rust: no evaluation has a report card" in card
+
+
+def test_the_cross_target_verdict_is_not_ok_when_no_target_fixes_a_task(tmp_path):
+    from apprentice.evaluation.report import Evaluation, cross_target_table
+
+    def evaluation(target: str, rate: float) -> Evaluation:
+        record = {"metrics": {"test_pass_rate": {"value": rate}, "tool_call_format_accuracy": {"value": 1.0}}}
+        return Evaluation(target, "grpo", tmp_path, record)
+
+    nothing_fixed = cross_target_table([evaluation("python", 0.0)])
+    assert "investigate: fixes no held-out task" in nothing_fixed and 'class="ok"' not in nothing_fixed
+    assert '>ok<' in cross_target_table([evaluation("python", 0.4), evaluation("rust", 0.38)])

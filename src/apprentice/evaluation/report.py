@@ -180,6 +180,8 @@ def cross_target_table(evaluations: list[Evaluation]) -> str:
             reasons.append(f"test pass rate more than {CROSS_TARGET_GAP:.0%} below the best")
         if accuracy is not None and accuracy < MIN_TOOL_CALL_ACCURACY:
             reasons.append(f"tool-call accuracy below {MIN_TOOL_CALL_ACCURACY:.0%}")
+        if not rate:  # no target fixes anything: being level with the best is nothing to show in green
+            reasons.append("fixes no held-out task" if rate == 0 else "no test pass rate")
         relative = f"{rate / best:.0%} of best" if rate is not None and best else "—"
         rows.append("<tr>" + html.cell(target) + html.cell(evaluation.version)
                     + html.cell(html.format_metric("test_pass_rate", rate), "num") + html.cell(relative, "num")
