@@ -90,24 +90,25 @@ def split_tasks(tasks: list[Task], eval_share: float) -> tuple[list[Task], list[
     """(train, eval): tasks in a stdlib corpus repository split by module (its held-out modules), whichever
     source made them (a campaign, or a task file of its mutants); tasks of any other repository by task-id
     hash (the `eval_share` of them with the lowest hashes: deterministic, and never empty for 2+ tasks)."""
-    in_corpus = [task for task in tasks if is_corpus_repo(Path(task.repo.path))]
-    held_out = [task for task in in_corpus if corpus_split(task.bug_file) == "eval"]
-    others = [task for task in tasks if not is_corpus_repo(Path(task.repo.path))]
+    corpus = {path for path in {task.repo.path for task in tasks} if is_corpus_repo(Path(path))}
+    held_out = [task for task in tasks if task.repo.path in corpus and corpus_split(task.bug_file) == "eval"]
+    others = [task for task in tasks if task.repo.path not in corpus]
     # The lowest hashes, at least one task as soon as there are two: a small repository still gets evaluated.
     count = max(1, round(eval_share * len(others))) if len(others) > 1 else 0
     held_out += sorted(others, key=lambda task: _hash_share(task.id))[:count]
     ids = {task.id for task in held_out}
-    return _training_side([task for task in tasks if task.id not in ids]), [task for task in tasks if task.id in ids]
+    train = _training_side([task for task in tasks if task.id not in ids], corpus)
+    return train, [task for task in tasks if task.id in ids]
 
 
-def _training_side(tasks: list[Task]) -> list[Task]:
-    """Training tasks of a corpus repository pinned to its commit without the held-out modules
-    (`corpus.training_commit`), their pass-to-pass tests of those modules dropped; a task that only a
+def _training_side(tasks: list[Task], corpus: set[str]) -> list[Task]:
+    """Training tasks of a corpus repository (`corpus`: their paths) pinned to its commit without the held-out
+    modules (`corpus.training_commit`), their pass-to-pass tests of those modules dropped; a task that only a
     held-out module's test catches is dropped (its level-2 statement would name that test)."""
     commits: dict[tuple[str, str], str] = {}
     kept = []
     for task in tasks:
-        if not is_corpus_repo(Path(task.repo.path)):
+        if task.repo.path not in corpus:
             kept.append(task)
             continue
         if any(_held_out_test(test) for test in task.fail_to_pass):

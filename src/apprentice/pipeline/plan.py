@@ -9,10 +9,11 @@ trained or loaded: the plan hashes files and reads markers.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from apprentice.artifacts import DONE_FILE, hash_path, is_done
+from apprentice.artifacts import DONE_FILE, METRICS_FILE, hash_path, is_done
 from apprentice.config.models import CHAIN_ORDER, RunConfig
 from apprentice.errors import ConfigError
 
@@ -42,21 +43,24 @@ class Planner:
         self.config, self.run = config, config.run
         self.steps: list[PlannedStep] = []
 
-    def add(self, target: str, step: str, directory: Path, inputs: dict[str, str] | None, reads: list[Path],
-            upstream: list[str]) -> bool:
-        """Record a step judged by `is_done(directory, inputs)`; True when it is reused."""
+    def add(self, target: str, step: str, writes: Path, reads: list[Path], upstream: list[str],
+            judge: Callable[[], tuple[str, str]]) -> None:
+        """Record a step: to run after any `upstream` step that will run, else as `judge()` says (status, why)."""
         pending = [name for name in upstream if not self.reused(target, name)]
-        if pending:
-            status, why = WILL_RUN, f"after {pending[0]}, which will run"
-        elif inputs is None:
-            status, why = WILL_RUN, "its inputs do not exist yet"
-        elif is_done(directory, inputs):
-            status, why = REUSED, f"{DONE_FILE} with the same input hashes"
-        else:
-            status, why = WILL_RUN, ("inputs changed since its DONE" if (directory / DONE_FILE).exists()
-                                     else f"no {DONE_FILE}")
-        self.steps.append(PlannedStep(target, step, status, why, tuple(str(path) for path in reads), str(directory)))
-        return status == REUSED
+        status, why = (WILL_RUN, f"after {pending[0]}, which will run") if pending else judge()
+        self.steps.append(PlannedStep(target, step, status, why, tuple(str(path) for path in reads), str(writes)))
+
+    def add_marked(self, target: str, step: str, directory: Path, inputs: dict[str, str] | None, reads: list[Path],
+                   upstream: list[str]) -> None:
+        """Record a step judged by `is_done(directory, inputs)` (None: its inputs do not exist yet)."""
+        def judge() -> tuple[str, str]:
+            if inputs is None:
+                return WILL_RUN, "its inputs do not exist yet"
+            if is_done(directory, inputs):
+                return REUSED, f"{DONE_FILE} with the same input hashes"
+            return WILL_RUN, "inputs changed since its DONE" if (directory / DONE_FILE).exists() else f"no {DONE_FILE}"
+
+        self.add(target, step, directory, reads, upstream, judge)
 
     def reused(self, target: str, step: str) -> bool:
         """Whether `step` of `target` (or the run-wide step of that name: base, pretrain) is reused."""
@@ -91,8 +95,8 @@ def _plan_base(planner: Planner) -> Path:
         planner.steps.append(PlannedStep("-", "base", REUSED, "checked, never copied" + (
             "" if pointed else "; base/POINTER will name it"), (str(chosen),), str(run.base_pointer)))
         return chosen
-    planner.steps.append(PlannedStep("-", "base", REUSED if (run.base_dir / DONE_FILE).exists() else WILL_RUN,
-                                     "built" if (run.base_dir / DONE_FILE).exists() else "to be built",
+    built = (run.base_dir / DONE_FILE).exists()
+    planner.steps.append(PlannedStep("-", "base", REUSED if built else WILL_RUN, "built" if built else "to be built",
                                      (), str(run.base_dir)))
     return run.base_dir
 
@@ -103,17 +107,17 @@ def _plan_target(planner: Planner, target: str, base_dir: Path, upstream: list[s
 
     config, run = planner.config, planner.run
     train = run.tasks_file(target, "train")
-    planner.add(target, "tasks", run.tasks_dir(target), data_steps.tasks_inputs(config, target),
-                [Path(config.tasks.repos.get(target, config.tasks.source))], [*upstream])
+    planner.add_marked(target, "tasks", run.tasks_dir(target), data_steps.tasks_inputs(config, target),
+                       [Path(config.tasks.repos.get(target, config.tasks.source))], [*upstream])
     data_dir = run.data_dir(target)
     sft_data = data_dir / "sft.jsonl"
-    planner.add(target, "sft data", data_dir / "sft",
-                data_steps.trajectory_inputs(config, train) if train.is_file() else None, [train], ["tasks"])
+    planner.add_marked(target, "sft data", data_dir / "sft",
+                       data_steps.trajectory_inputs(config, train) if train.is_file() else None, [train], ["tasks"])
     sft = _plan_stage(planner, target, "sft", target, base_dir, None, sft_data, [*upstream, "sft data"])
     pairs = data_dir / "preference.jsonl"
-    planner.add(target, "preference data", data_dir / "preference",
-                data_steps.preference_inputs(config, train, sft) if train.is_file() and sft.is_dir() else None,
-                [train, sft], ["tasks", "sft"])
+    planner.add_marked(target, "preference data", data_dir / "preference",
+                       data_steps.preference_inputs(config, train, sft) if train.is_file() and sft.is_dir() else None,
+                       [train, sft], ["tasks", "sft"])
     ipo = _plan_stage(planner, target, "preference", target, base_dir, sft, pairs, ["sft", "preference data"])
     grpo = _plan_stage(planner, target, "grpo", target, base_dir, ipo, train, ["preference"])
     if config.eval.enabled:
@@ -124,7 +128,7 @@ def _plan_stage(planner: Planner, target: str, stage: str, hash_target: str, bas
                 data: Path | None, upstream: list[str]) -> Path:
     """A training stage judged by its input hashes (its directory under `stages/<hash_target>/`, `base` for
     pretraining); returns where its adapter (or model) will be."""
-    from apprentice.stages.result import StageInputs, input_hashes
+    from apprentice.stages.result import ADAPTER_DIR, MODEL_DIR, StageInputs, input_hashes
     from apprentice.stages.settings import stage_config
 
     config = planner.config
@@ -133,8 +137,8 @@ def _plan_stage(planner: Planner, target: str, stage: str, hash_target: str, bas
     present = base_dir.exists() and all(path is None or path.exists() for path in (parent, data))
     hashes = input_hashes(inputs, stage_config(stage, config)) if present else None
     reads = [path for path in (base_dir, parent, data) if path is not None]
-    planner.add(target, stage, stage_dir, hashes, reads, upstream)
-    return stage_dir / ("model" if stage == "pretrain" else "adapter")
+    planner.add_marked(target, stage, stage_dir, hashes, reads, upstream)
+    return stage_dir / (MODEL_DIR if stage == "pretrain" else ADAPTER_DIR)
 
 
 def _plan_evaluations(planner: Planner, target: str, base_dir: Path, adapters: dict[str, Path]) -> None:
@@ -148,37 +152,32 @@ def _plan_evaluations(planner: Planner, target: str, base_dir: Path, adapters: d
     config, run = planner.config, planner.run
     held_out = run.tasks_file(target, "eval")
     tasks = spread_held_out(read_tasks(held_out), config.eval.max_tasks) if held_out.is_file() else None
-    evaluated = []
-    for version in (v for v in CHAIN_ORDER if v in config.eval.versions):
-        adapter = adapters.get(version)
-        out_dir = run.eval_dir(target, version, config.round)
-        step = f"eval {version}"
-        upstream = ["tasks"] + ([version] if adapter else [])
-        pending = [name for name in upstream if not planner.reused(target, name)]
-        stamp_file = out_dir / STAMP_FILE
-        if pending:
-            status, why = WILL_RUN, f"after {pending[0]}, which will run"
-        elif tasks is None or not stamp_file.is_file() or not (out_dir / "metrics.json").is_file():
-            status, why = WILL_RUN, "not evaluated yet"
-        else:
+    versions = [version for version in CHAIN_ORDER if version in config.eval.versions]
+    for version in versions:
+        adapter, out_dir = adapters.get(version), run.eval_dir(target, version, config.round)
+
+        def judge(adapter=adapter, out_dir=out_dir, version=version) -> tuple[str, str]:
+            stamp_file = out_dir / STAMP_FILE
+            if tasks is None or not stamp_file.is_file() or not (out_dir / METRICS_FILE).is_file():
+                return WILL_RUN, "not evaluated yet"
             stamp = asdict(EvalStamp.build(target, version, adapter, base_dir, tasks))
-            same = json.loads(stamp_file.read_text(encoding="utf-8")) == stamp
-            status, why = (REUSED, "same adapter, base and task set") if same else (WILL_RUN, "its stamp changed")
-        reads = [held_out, *([adapter] if adapter else [])]
-        planner.steps.append(PlannedStep(target, step, status, why, tuple(map(str, reads)), str(out_dir)))
-        evaluated.append(step)
-    if len(evaluated) > 1:
-        pending = [step for step in evaluated if not planner.reused(target, step)]
-        planner.steps.append(PlannedStep(target, "signal", WILL_RUN if pending else REUSED,
-                                         f"after {pending[0]}, which will run" if pending else "every evaluation reused",
-                                         tuple(str(run.eval_dir(target, v.split()[1])) for v in evaluated),
-                                         str(run.signal_file(target, config.round))))
+            if json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
+                return REUSED, "same adapter, base and task set"
+            return WILL_RUN, "its stamp changed"
+
+        planner.add(target, f"eval {version}", out_dir, [held_out, *([adapter] if adapter else [])],
+                    ["tasks", *([version] if adapter else [])], judge)
+    if len(versions) > 1:
+        planner.add(target, "signal", run.signal_file(target, config.round),
+                    [run.eval_dir(target, version, config.round) for version in versions],
+                    [f"eval {version}" for version in versions], lambda: (REUSED, "every evaluation reused"))
     grpo = adapters["grpo"]
-    registered = (planner.reused(target, "grpo") and run.registry_path.is_file()
-                  and run.open_registry().find_registered(target, hash_path(grpo)) is not None)
-    planner.steps.append(PlannedStep(target, "register", REUSED if registered else WILL_RUN,
-                                     "this adapter is registered" if registered else "not registered yet",
-                                     (str(grpo),), str(run.registry_path)))
+
+    def registered() -> tuple[str, str]:
+        found = run.registry_path.is_file() and run.open_registry().find_registered(target, hash_path(grpo))
+        return (REUSED, "this adapter is registered") if found else (WILL_RUN, "not registered yet")
+
+    planner.add(target, "register", run.registry_path, [grpo], ["grpo"], registered)
 
 
 def render_plan(steps: list[PlannedStep]) -> str:

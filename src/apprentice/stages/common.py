@@ -189,7 +189,8 @@ def show_progress(trainer, stage: str, log_dir: Path | None = None):
 
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(StageProgress(stage))
-    for callback in trainer.callback_handler.callbacks:
-        if isinstance(callback, TensorBoardCallback) and log_dir is not None:
-            callback.logging_dir = str(log_dir)
+    if log_dir is not None:
+        for callback in trainer.callback_handler.callbacks:
+            if isinstance(callback, TensorBoardCallback):
+                callback.logging_dir = str(log_dir)
     return trainer
