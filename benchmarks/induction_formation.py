@@ -14,10 +14,10 @@ random arm is the baseline that tells whether the pretrained weights help or hin
 
 A phase may also set its sequence length, batch and longest span (`7800x400x256x8x96`: 7,800 ids, 400
 steps, 256 tokens, batch 8, spans up to 96), so that repeats reach as far back as a line read earlier in
-a file. `--code-share` makes that share of every batch plain stdlib code (held-out modules excluded), so
+a file, and its own code share in percent (`...x96x25`). `--code-share` makes that share of every batch plain stdlib code (held-out modules excluded), so
 the model keeps its code; `--probe` measures the held-out LM loss and the copy probe of
 `base/pretrained.py` (repeat a line of held-out code) before training and after each arm; `--save`
-writes the shipped arm's model for a closer look.
+writes the shipped arm's model for a closer look and `--start DIR` continues from it.
 """
 
 from __future__ import annotations
@@ -51,16 +51,18 @@ def main() -> None:
     parser.add_argument("--code-share", type=float, default=0.0, help="share of each batch that is stdlib code")
     parser.add_argument("--probe", action="store_true", help="held-out LM loss and copy probe before and after")
     parser.add_argument("--save", type=str, default=None, help="write the shipped arm's trained model here")
+    parser.add_argument("--start", type=str, default=None, help="the shipped arm starts from this saved model instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     phases = [phase_spec(phase, args) for phase in args.phases.split(",")]
-    model, tokenizer = load_base(shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
-    code = token_stream(tokenizer, corpus_files(args.seed), 4_000_000) if args.code_share else []
+    model, tokenizer = load_base(args.start or shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
+    wants_code = args.code_share or any(phase[5] for phase in phases)
+    code = token_stream(tokenizer, corpus_files(args.seed), 4_000_000) if wants_code else []
     if args.probe:
         probe(model, tokenizer, "shipped before training")
     finals = {}
     for arm in args.arms.split(","):
-        model = start(arm, args.seed)
+        model = start(arm, args.seed, args.start)
         started = time.perf_counter()
         finals[arm] = train(model, arm, phases, args, code)
         print(f"{arm}: {time.perf_counter() - started:.0f} s")
@@ -74,12 +76,15 @@ def main() -> None:
               f"shipped/random {finals['shipped'] / finals['random']:.3f}")
 
 
-def phase_spec(text: str, args) -> tuple[int, int, int, int, int]:
-    """(vocab, steps, length, batch, longest span) from VOCABxSTEPS[xLENGTHxBATCHxSPAN]; the rest from the flags."""
+def phase_spec(text: str, args) -> tuple[int, int, int, int, int, float]:
+    """(vocab, steps, length, batch, longest span, code share) from VOCABxSTEPS[xLENGTHxBATCHxSPAN[xCODE%]]."""
     parts = [int(part) for part in text.split("x")]
-    if len(parts) not in (2, 5):
-        raise SystemExit(f"error: phase '{text}' is not VOCABxSTEPS or VOCABxSTEPSxLENGTHxBATCHxSPAN")
-    return tuple(parts) if len(parts) == 5 else (*parts, args.length, args.batch, args.span[1])
+    if len(parts) not in (2, 5, 6):
+        raise SystemExit(f"error: phase '{text}' is not VOCABxSTEPS or VOCABxSTEPSxLENGTHxBATCHxSPAN[xCODE%]")
+    if len(parts) == 2:
+        parts += [args.length, args.batch, args.span[1]]
+    share = parts[5] / 100 if len(parts) == 6 else args.code_share
+    return (*parts[:5], share)
 
 
 @torch.no_grad()
@@ -91,11 +96,11 @@ def probe(model, tokenizer, label: str) -> None:
     print(f"{label}: held-out LM loss {loss:.3f} nats/token, copy probe {copied}/{probes}", flush=True)
 
 
-def start(arm: str, seed: int):
-    """The shipped pretrained tiny base, or a random initialisation of the same config."""
+def start(arm: str, seed: int, directory: str | None):
+    """The shipped pretrained tiny base (or the saved model at `directory`), or a random initialisation of its config."""
     from transformers import AutoModelForCausalLM
 
-    model, _ = load_base(shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
+    model, _ = load_base(directory or shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
     if arm == "shipped":
         return model
     if arm != "random":
@@ -104,17 +109,17 @@ def start(arm: str, seed: int):
     return AutoModelForCausalLM.from_config(model.config, attn_implementation="eager")
 
 
-def train(model, arm: str, phases: list[tuple[int, int, int, int, int]], args, code: list[int]) -> float:
+def train(model, arm: str, phases: list[tuple[int, int, int, int, int, float]], args, code: list[int]) -> float:
     """AdamW with linear warmup through the phases; the last evaluation's rep/fresh."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     total = sum(phase[1] for phase in phases)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / args.warmup))
     generator = torch.Generator().manual_seed(args.seed)
     step, ratio, offset = 0, 1.0, 0
-    for vocab, steps, length, batch, longest in phases:
+    for vocab, steps, length, batch, longest, share in phases:
         shape = argparse.Namespace(batch=batch, length=length, span=(args.span[0], longest))
         held = repeats(vocab, shape, torch.Generator().manual_seed(args.seed + 1))
-        code_rows = round(batch * args.code_share)
+        code_rows = round(batch * share)
         for _ in range(steps):
             model.train()
             ids, _ = repeats(vocab, shape, generator)

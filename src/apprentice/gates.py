@@ -21,6 +21,7 @@ from rich.table import Table
 from apprentice.artifacts import META_FILE, METRICS_FILE, RunDir, atomic_write_json, read_meta, write_meta
 from apprentice.config.models import GatesSection, RunConfig, load_config
 from apprentice.errors import GateError
+from apprentice.numbers import short_number
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,7 @@ class GateVerdict:
         for column in ("gate", "value", "threshold", "verdict", "why"):
             table.add_column(column)
         for check in self.checks:
-            value = "n/a" if check.value is None else f"{check.value:.4g}"
-            table.add_row(check.name, value, f"{check.threshold:.4g}", "pass" if check.passed else "FAIL", check.message)
+            table.add_row(check.name, short_number(check.value, "n/a"), short_number(float(check.threshold)), "pass" if check.passed else "FAIL", check.message)
         return table
 
 

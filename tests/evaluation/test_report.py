@@ -148,6 +148,16 @@ def test_bar_heights_are_proportional_and_missing_values_say_so():
     assert "n/a" in chart and "50.0%" in chart and "stroke-dasharray" in chart
 
 
+def test_bars_coloured_by_label_keep_one_colour_per_version_across_groups():
+    bars = [svg.Bar(rung, version, 0.5) for rung in ("format", "reads") for version in ("base", "sft", "ipo")]
+    fills = re.findall(r'<rect class="bar"[^>]* fill="([^"]+)"', svg.bar_chart(bars, title="rungs", colour_by="label"))
+    assert fills[:3] == fills[3:] and len(set(fills)) == 3
+    by_group = re.findall(r'<rect class="bar"[^>]* fill="([^"]+)"', svg.bar_chart(bars, title="rungs"))
+    assert len(set(by_group[:3])) == 1 and by_group[0] != by_group[3]
+    with pytest.raises(ValueError, match="colour_by is 'version'"):
+        svg.bar_chart(bars, title="rungs", colour_by="version")
+
+
 def test_tick_labels_tell_every_tick_apart_at_any_scale():
     flat = svg.nice_ticks(24.9995, 25.0005)  # a preference loss that barely moves
     labels = svg.tick_labels(flat)

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from apprentice.cli.output import JsonOption, cli_console, print_json
+from apprentice.numbers import short_number
 
 if TYPE_CHECKING:
     from apprentice.registry.registry import Registry
@@ -139,7 +140,7 @@ def list_from_cli(registry: "Registry", target: str | None = None) -> Table:
     for column in ("version", "status", "aliases", *_LIST_METRICS, "parent", "created"):
         table.add_column(column, justify="right" if column in _LIST_METRICS else "left", no_wrap=True)
     for record in registry.list(target):
-        metrics = [_number(record.metrics.get(name)) for name in _LIST_METRICS]
+        metrics = [short_number(record.metrics.get(name)) for name in _LIST_METRICS]
         table.add_row(record.version, _status(record.status), ", ".join(record.aliases), *metrics,
                       record.parent or "", record.created[:16])
     return table
@@ -156,7 +157,7 @@ def show_from_cli(registry: "Registry", name: str) -> Group:
         fields.add_row(label, value)
     metrics = Table("metric", "value", title="evaluation metrics")
     for metric in sorted(record.metrics, key=_metric_order):
-        metrics.add_row(metric, _number(record.metrics[metric]))
+        metrics.add_row(metric, short_number(record.metrics[metric]))
     history = Table("time", "action", "detail", title="history")
     for event in _history(registry, record):
         history.add_row(event.time, f"{event.action} {event.version}", _detail(event.detail))
@@ -189,7 +190,7 @@ def promote_from_cli(registry: "Registry", version: str, force: bool, reason: st
         return Group(summary)
     table = Table("metric", "production", "candidate", "delta", "regressed", title=f"{version} vs {event.detail['from']}")
     for row in event.detail["regressions"]:
-        table.add_row(row["metric"], _number(row["reference"]), _number(row["value"]), _number(row["delta"]),
+        table.add_row(row["metric"], short_number(row["reference"]), short_number(row["value"]), short_number(row["delta"]),
                       "[red]yes[/red]" if row["flag"] else "no")
     return Group(summary, table)
 
@@ -212,10 +213,6 @@ def export_from_cli(registry: "Registry", run: Path | None, out: Path | None, ba
 
     path, base = export_production(registry, run, out, base_model)
     return Text(f"wrote {path}: {len(registry.production())} production adapters, base {base}")
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
 
 
 def _status(status: str) -> str:

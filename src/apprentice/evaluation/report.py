@@ -204,7 +204,8 @@ def report_card_section(evaluations: list[Evaluation]) -> str:
         bars = [svg.Bar(rung, e.version, e.record["report_card"]["rungs"][rung]["rate"]) for rung in RUNGS for e in carded]
         rows = ["<tr>" + html.cell(rung) + "".join(html.cell(_rung_cell(e.record["report_card"]["rungs"][rung]), "num")
                                                     for e in carded) + "</tr>" for rung in RUNGS]
-        parts.append(svg.bar_chart(bars, title=f"{target}: held-out episodes reaching each rung", percent=True))
+        parts.append(svg.bar_chart(bars, title=f"{target}: held-out episodes reaching each rung", percent=True,
+                                   colour_by="label"))
         parts.append(html.table(("rung", *(e.version for e in carded)), rows, numeric=tuple(range(1, len(carded) + 1))))
     return "".join(parts)
 

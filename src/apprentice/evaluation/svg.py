@@ -108,11 +108,15 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: st
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, references: Mapping[str, float] | None = None,
-              percent: bool = False, width: int | None = None, height: int = 280) -> str:
+              percent: bool = False, width: int | None = None, height: int = 280, colour_by: str = "group") -> str:
     """An SVG bar chart, bars grouped by `Bar.group`; `references` (group -> target) are dashed lines.
 
-    `width` defaults to about 52 px per bar (between 360 and 1180) so that version labels stay legible.
+    Bars take one colour per group, or with `colour_by="label"` one per label (a version compared across
+    groups keeps its colour). `width` defaults to about 52 px per bar (between 360 and 1180) so that
+    version labels stay legible.
     """
+    if colour_by not in ("group", "label"):
+        raise ValueError(f"colour_by is '{colour_by}'; use group or label")
     references = references or {}
     slots = len(bars) + len(_unique(bar.group for bar in bars)) - 1
     width = width or max(360, min(1180, 80 + 52 * slots))
@@ -125,11 +129,12 @@ def bar_chart(bars: Sequence[Bar], *, title: str, references: Mapping[str, float
     top_value = min(max(top_value, 0.05), 1.0) if percent else top_value
     y_ticks = nice_ticks(min([0.0, *measured]), top_value)
     frame = Frame(0.0, float(slots), y_ticks[0], y_ticks[-1], 56, 48, width - 16, height - 28)
-    colours = dict(zip(_unique(bar.group for bar in bars), _colours(), strict=False))
+    colours = dict(zip(_unique(getattr(bar, colour_by) for bar in bars), _colours(), strict=False))
     parts = [_title(title), *_axes(frame, [], y_ticks, percent=percent)]
     for group, (start, end) in _slots(bars).items():
         members = [bar for bar in bars if bar.group == group]
-        parts.extend(_bar(frame, slot, bar, colours[group], percent) for slot, bar in enumerate(members, start))
+        parts.extend(_bar(frame, slot, bar, colours[getattr(bar, colour_by)], percent)
+                     for slot, bar in enumerate(members, start))
         if group in references:
             parts.append(_reference_line(frame, references[group], start, end))
     parts.append(_legend(list(colours) if len(colours) > 1 else [], frame, dashed="target" if references else ""))

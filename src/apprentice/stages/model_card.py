@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from apprentice.artifacts import atomic_write_text
+from apprentice.numbers import short_number
 
 CARD_FILE = "README.md"
 
@@ -40,7 +41,7 @@ def write_model_card(directory: Path, stage: str, target: str, base_dir: Path, h
     else:
         verdict = "passed" if gate["passed"] else "failed (forced on)" if gate.get("forced") else "failed"
         lines += [f"Verdict: **{verdict}**.", "", "| check | value | threshold | verdict | detail |", "|---|---|---|---|---|"]
-        lines += [f"| {check['name']} | {_number(check['value'])} | {_number(check['threshold'])} | "
+        lines += [f"| {check['name']} | {short_number(check['value'])} | {short_number(check['threshold'])} | "
                   f"{'pass' if check['passed'] else 'FAIL'} | {check['message']} |" for check in gate["checks"]]
     lines += ["", "## Reproduce", "", "```bash", reproducing_command(), "```", ""]
     path = directory / CARD_FILE
@@ -53,9 +54,9 @@ def card_metrics(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for name, value in sorted(metrics.items()):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            rows.append((name, _number(value)))
+            rows.append((name, short_number(value)))
         elif name.endswith("interval") and isinstance(value, list) and len(value) == 2:
-            rows.append((name, f"{_number(value[0])} – {_number(value[1])} (95%)"))
+            rows.append((name, f"{short_number(value[0])} – {short_number(value[1])} (95%)"))
     return rows
 
 
@@ -66,7 +67,3 @@ def reproducing_command() -> str:
     if program in ("apprentice", "__main__.py"):
         return shlex.join(["apprentice", *arguments])
     return shlex.join([sys.executable, *sys.argv])
-
-
-def _number(value: object) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
