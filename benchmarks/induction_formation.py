@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 
 import torch
 
@@ -55,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     phases = [phase_spec(phase, args) for phase in args.phases.split(",")]
-    model, tokenizer = load_base(args.start or shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
+    model, tokenizer = load_base(Path(args.start) if args.start else shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
     wants_code = args.code_share or any(phase[5] for phase in phases)
     code = token_stream(tokenizer, corpus_files(args.seed), 4_000_000) if wants_code else []
     if args.probe:
@@ -100,7 +101,7 @@ def start(arm: str, seed: int, directory: str | None):
     """The shipped pretrained tiny base (or the saved model at `directory`), or a random initialisation of its config."""
     from transformers import AutoModelForCausalLM
 
-    model, _ = load_base(directory or shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
+    model, _ = load_base(Path(directory) if directory else shipped_base("tiny", 0), dtype="float32", attn_implementation="eager")
     if arm == "shipped":
         return model
     if arm != "random":
