@@ -1,6 +1,7 @@
 """Writes outside the workspace, the network, the environment: what the command can reach."""
 
 import socket
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -39,12 +40,16 @@ def test_original_unchanged_after_every_workspace_file_is_rewritten_in_place(rep
 @needs_namespaces
 def test_writes_outside_the_workspace_are_refused(repo, workspace):
     outside = Path("/tmp") / f"outside-file-{uuid.uuid4().hex}"
-    script = (f"open({str(repo / 'data.txt')!r}, 'w').write('HACKED')\n")
+    script = f"open({str(repo / 'data.txt')!r}, 'w').write('HACKED')\n"
     result = run_sandboxed([PYTHON, "-c", script], workspace)
-    assert result.returncode == 1 and "Read-only file system" in result.stderr
-    result = run_sandboxed(["sh", "-c", f"echo HACKED > {outside}"], workspace)
+    assert result.returncode == 1 and "No such file or directory" in result.stderr  # not there
+    toolchain = Path(sys.prefix) / f"planted-{uuid.uuid4().hex}"
+    result = run_sandboxed(["sh", "-c", f"echo HACKED > {toolchain}"], workspace)
     assert result.returncode != 0 and "Read-only file system" in result.stderr
+    result = run_sandboxed(["sh", "-c", f"echo HACKED > {outside}"], workspace)  # private /tmp
+    assert result.returncode == 0
     assert (repo / "data.txt").read_text() == "original\n" and not outside.exists()
+    assert not toolchain.exists()
 
 
 @needs_namespaces

@@ -4,21 +4,25 @@ The launch is plain util-linux, no Python in the child (so it is safe from threa
 
     unshare --net --pid --mount --ipc --uts --fork --kill-child --mount-proc -- sh -c SETUP
       SETUP (pid 1 of the new pid namespace, still privileged): join the run's pids cgroup,
-            bind the workspace (and any `writable` path) read-write, a private /dev, /dev/shm
-            in the workspace, a fresh read-only /sys, read-only /proc, every other rw mount
-            remounted read-only; then runs
+            build a new root from the allowlist (allowlist.py: the toolchains read-only, the
+            workspace and any `writable` path read-write, a private /tmp, /dev, /proc and
+            /sys, nothing else of the host), pivot_root into it; then runs
       prlimit --as --cpu --nofile --fsize --nproc --core -- setpriv (no capabilities,
             no_new_privs) -- COMMAND
 
 Root without capabilities cannot remount, mknod, load modules or leave its cgroup, and the
 read-only mounts refuse writes outside the workspace. The shell stays pid 1 so the command
 gets ordinary signal semantics and orphans are reaped; when it exits, the kernel kills
-everything left in the namespace. What could not be applied is named in `missing`.
+everything left in the namespace. Where the allowlist cannot be built (no pivot_root, an old
+mount), the host root is kept with every read-write mount remounted read-only
+(`readonly-root`: writes are confined, reads are not). What could not be applied is named in
+`missing`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import re
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apprentice.errors import SandboxError
+from apprentice.sandbox.allowlist import allowlist_steps, readable_paths
 from apprentice.sandbox.cgroup import find_pids_hierarchy
 from apprentice.sandbox.records import Limits
 
@@ -49,6 +54,7 @@ class Isolation:
 
     unshare: tuple[str, ...]
     dev_dir: Path | None  # a private /dev of harmless devices (needs real root to create)
+    sandbox_root: Path | None  # empty host dir the allowlisted root is built on; None: host root
     pids_hierarchy: Path | None
     prlimit: str | None
     setpriv: tuple[str, ...]
@@ -59,7 +65,8 @@ class Isolation:
         names = []
         if self.unshare:
             names += ["netns" if not limits.network else "host-network", "pidns", "mountns",
-                      "ipcns", "utsns", "readonly-root"]
+                      "ipcns", "utsns"]
+            names += ["allowlist", "private-tmp"] if self.sandbox_root else ["readonly-root"]
         names += ["private-dev"] if self.dev_dir else []
         names += ["pids-cgroup"] if self.pids_hierarchy else []
         names += ["rlimits"] if self.prlimit else []
@@ -68,23 +75,30 @@ class Isolation:
         return tuple(names + ["setsid"]) + self.missing
 
     def launch(self, command: Sequence[str], workspace: Path, limits: Limits,
-               cgroup: Path | None, writable: Sequence[Path] = ()) -> list[str]:
-        """The argv that runs `command` in `workspace` under every measure available."""
+               cgroup: Path | None, writable: Sequence[Path] = (),
+               readable: Sequence[Path] = ()) -> list[str]:
+        """The argv that runs `command` in `workspace` under every measure available;
+        `readable` is the whole read-only allowlist (`allowlist.readable_paths`)."""
         unshare = list(self.unshare)
         if unshare and not limits.network:
             unshare.insert(1, "--net")
-        setup = self._setup_script(workspace, cgroup, writable, limits.network)
+        setup = self._setup_script(workspace, cgroup, writable, readable, limits)
         return [*unshare, "/bin/sh", "-c", setup, "apprentice-sandbox",
                 *self._limited(limits), *command]
 
     def _setup_script(self, workspace: Path, cgroup: Path | None, writable: Sequence[Path],
-                      network: bool) -> str:
+                      readable: Sequence[Path], limits: Limits) -> str:
         q = shlex.quote
         steps = [f'fail() {{ echo "{SETUP_FAILED}: $1" >&2; exit {SETUP_EXIT}; }}']
         if cgroup is not None:
             steps.append(f'echo $$ > {q(str(cgroup / "cgroup.procs"))} || fail "join cgroup"')
-        if self.unshare:
-            steps += _mount_steps(workspace, writable, self.dev_dir, new_netns=not network)
+        if self.unshare and self.sandbox_root is not None:
+            steps += allowlist_steps(self.sandbox_root, workspace, writable, readable,
+                                     self.dev_dir, new_netns=not limits.network,
+                                     in_userns="--user" in self.unshare,
+                                     tmp_bytes=limits.tmp_bytes)
+        elif self.unshare:
+            steps += _mount_steps(workspace, writable, self.dev_dir, new_netns=not limits.network)
         steps.append(f'cd {q(str(workspace))} || fail "cd workspace"')
         # Not exec: the shell stays pid 1 of the namespace (see the module docstring).
         steps.append('"$@"' if self.unshare else 'exec "$@"')
@@ -154,7 +168,7 @@ def detect() -> Isolation:
             dev_dir = _private_dev()
         except OSError as error:  # e.g. a container without CAP_MKNOD: keep the host /dev
             missing.append(f"no-private-dev: {error}")
-    for candidate in _variants(prlimit, pids, dev_dir):
+    for candidate in _variants(prlimit, pids, dev_dir, _owned_dir("root")):
         failure = _try(candidate)
         if failure is None:
             return _with_missing(candidate, missing)
@@ -162,7 +176,8 @@ def detect() -> Isolation:
     return _with_missing(_unisolated(prlimit, pids), missing)
 
 
-def _variants(prlimit: str | None, pids: Path | None, dev_dir: Path | None) -> list[Isolation]:
+def _variants(prlimit: str | None, pids: Path | None, dev_dir: Path | None,
+              sandbox_root: Path) -> list[Isolation]:
     unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
     if unshare is None or setpriv is None:
         return []
@@ -170,20 +185,20 @@ def _variants(prlimit: str | None, pids: Path | None, dev_dir: Path | None) -> l
     prefixes = [(unshare, *_NAMESPACES, "--")] if os.geteuid() == 0 else []
     prefixes.append((unshare, "--user", "--map-root-user", *_NAMESPACES, "--"))
     dev_dirs = list(dict.fromkeys([dev_dir, None]))
-    return [Isolation(prefix, dev, pids, prlimit, drop, ()) for prefix in prefixes for dev in dev_dirs]
+    return [Isolation(prefix, dev, root, pids, prlimit, drop, ())
+            for prefix in prefixes for dev in dev_dirs for root in (sandbox_root, None)]
 
 
 def _unisolated(prlimit: str | None, pids: Path | None) -> Isolation:
     setpriv = shutil.which("setpriv")
     missing = ("no-netns", "no-pidns: setsid'd grandchildren are killed only via the cgroup",
                "no-mountns: writes outside the workspace are not confined")
-    return Isolation((), None, pids, prlimit, (setpriv, "--no-new-privs") if setpriv else (),
-                     missing)
+    return Isolation((), None, None, pids, prlimit,
+                     (setpriv, "--no-new-privs") if setpriv else (), missing)
 
 
 def _with_missing(isolation: Isolation, missing: list[str]) -> Isolation:
-    return Isolation(isolation.unshare, isolation.dev_dir, isolation.pids_hierarchy,
-                     isolation.prlimit, isolation.setpriv, (*missing, *isolation.missing))
+    return dataclasses.replace(isolation, missing=(*missing, *isolation.missing))
 
 
 def _try(candidate: Isolation) -> str | None:
@@ -191,27 +206,35 @@ def _try(candidate: Isolation) -> str | None:
     scratch = Path(tempfile.mkdtemp(prefix="apprentice-probe-"))
     try:
         (scratch / ".sandbox" / "tmp").mkdir(parents=True)
-        argv = candidate.launch(["/bin/sh", "-c", "echo ok > /dev/null && echo ok > probe"],
-                                scratch, Limits(), None)
+        probe = ["/bin/sh", "-c", "echo ok > /dev/null && echo ok > probe"]
+        argv = candidate.launch(probe, scratch, Limits(), None,
+                                readable=readable_paths(probe, os.environ))
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
         if done.returncode == 0 and (scratch / "probe").exists():
             return None
         how = "userns" if "--user" in candidate.unshare else "root"
         how += "-private-dev" if candidate.dev_dir else ""
+        how += "-allowlist" if candidate.sandbox_root else ""
         return f"no-{how}-namespaces: {done.stderr.strip()[-200:] or done.returncode}"
     finally:
         shutil.rmtree(scratch)
 
 
-def _private_dev() -> Path:
-    """A directory of the six harmless device nodes, bound over /dev inside the sandbox: the
-    host /dev would let uid 0 (even without capabilities) write raw disks."""
-    path = Path(tempfile.gettempdir()) / f"apprentice-sandbox-dev-{os.getuid()}"
+def _owned_dir(kind: str) -> Path:
+    """`<tmp>/apprentice-sandbox-<kind>-<uid>`, made if missing; it must be ours (not planted)."""
+    path = Path(tempfile.gettempdir()) / f"apprentice-sandbox-{kind}-{os.getuid()}"
     path.mkdir(mode=0o755, exist_ok=True)
     info = path.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         raise SandboxError(f"{path} is not a directory owned by uid {os.getuid()} (someone else "
-                           f"made it); remove it so the sandbox can create its private /dev")
+                           f"made it); remove it so the sandbox can create its private {kind}")
+    return path
+
+
+def _private_dev() -> Path:
+    """A directory of the six harmless device nodes, bound over /dev inside the sandbox: the
+    host /dev would let uid 0 (even without capabilities) write raw disks."""
+    path = _owned_dir("dev")
     for name, (major, minor) in _DEVICES.items():
         if not (path / name).exists():
             with contextlib.suppress(FileExistsError):  # another process made the same node

@@ -23,10 +23,11 @@ class Limits:
     file_size_bytes: int = 64 * 1024**2  # largest file one write may grow (RLIMIT_FSIZE)
     output_bytes: int = 1024**2  # per stream; the rest is dropped and output_truncated set
     network: bool = False  # True keeps the host network (no new network namespace)
+    tmp_bytes: int = 64 * 1024**2  # the private /tmp: a tmpfs, so it is memory, not disk
 
     def __post_init__(self) -> None:
         for name in ("wall_seconds", "cpu_seconds", "memory_bytes", "processes", "open_files",
-                     "file_size_bytes", "output_bytes"):
+                     "file_size_bytes", "output_bytes", "tmp_bytes"):
             if getattr(self, name) <= 0:
                 raise SandboxError(f"Limits.{name}={getattr(self, name)!r} must be positive; "
                                    f"pass a value above 0 or leave the default")

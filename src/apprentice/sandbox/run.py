@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from apprentice.errors import SandboxError
+from apprentice.sandbox.allowlist import readable_paths
 from apprentice.sandbox.cgroup import create_run_cgroup, kill_members, release_run_cgroup
 from apprentice.sandbox.isolation import SETUP_EXIT, SETUP_FAILED, detect
 from apprentice.sandbox.records import Limits, SandboxResult
@@ -36,14 +37,16 @@ class _Captured:
 
 def run_sandboxed(command: Sequence[str], workspace: Path, limits: Limits | None = None,
                   env: Mapping[str, str] | None = None, stdin: str | None = None,
-                  writable: Sequence[Path] = ()) -> SandboxResult:
+                  writable: Sequence[Path] = (), readable: Sequence[Path] = ()) -> SandboxResult:
     """Run `command` (an argv, no shell) with `workspace` as its cwd, under `limits`.
 
     `env` is added on top of the minimal sandbox environment (see `sandbox_env`); `stdin` is
     fed to the command as UTF-8; `writable` names extra host directories the command may write
-    (e.g. a warmed build cache shared between runs) — everything else outside the workspace is
-    read-only where a mount namespace is allowed. Raises SandboxError only when the sandbox
-    itself cannot be set up; anything the command does is reported in the result.
+    (e.g. a warmed build cache shared between runs); `readable` extra host paths it may read
+    (a toolchain the computed allowlist misses, see allowlist.py). Where a mount namespace is
+    allowed nothing else of the host is visible. Raises SandboxError when the sandbox itself
+    cannot be set up (or a `readable` path is missing); anything the command does is reported
+    in the result.
     """
     limits = limits or Limits()
     workspace = Path(workspace).resolve()
@@ -58,7 +61,8 @@ def run_sandboxed(command: Sequence[str], workspace: Path, limits: Limits | None
     if isolation.pids_hierarchy is not None:
         cgroup = create_run_cgroup(isolation.pids_hierarchy, limits.processes)
     try:
-        argv = isolation.launch(command, workspace, limits, cgroup, writable)
+        allowed = readable_paths(command, environment, readable) if isolation.sandbox_root else ()
+        argv = isolation.launch(command, workspace, limits, cgroup, writable, allowed)
         captured = _execute(argv, workspace, environment, stdin, limits, cgroup)
     finally:
         if cgroup is not None:
