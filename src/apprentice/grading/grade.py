@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -126,6 +127,7 @@ def _grade_in_workspace(
         tuple(task.fail_to_pass + task.pass_to_pass),
         resolve_tools(language),
         changed_files=base.files_touched,
+        original=snapshot,
     )
     build = _run_step(language, context, language.build_command(context), limits, timings, "build")
     if build is not None and not build.passed:
@@ -137,12 +139,12 @@ def _grade_in_workspace(
     return _lint_step(language, context, base, limits, timings)
 
 
-def _run_step(language, context, command, limits, timings, name) -> SandboxResult | None:
+def _run_step(language, context, command, limits, timings, name, writable=()) -> SandboxResult | None:
     if command is None:
         return None
     clock = time.monotonic()
     env = {**language.environment(), "GIT_CEILING_DIRECTORIES": str(context.workspace.parent)}
-    result = run_sandboxed(command, context.workspace, limits, env=env)
+    result = run_sandboxed(command, context.workspace, limits, env=env, writable=writable)
     timings[name] = round(timings.get(name, 0.0) + time.monotonic() - clock, 4)
     return result
 
@@ -155,39 +157,44 @@ def _step_error(name: str, result: SandboxResult) -> str:
 
 
 def _test_step(language: Language, context: RunContext, base: Outcome, limits: Limits, timings) -> Outcome:
-    token = secrets.token_hex(8)
-    canary = language.canary(token) if language.canary else None
+    canary = language.canary(context) if language.canary else None
     for relative, content in canary.files.items() if canary else ():
         (context.workspace / relative).write_text(content, encoding="utf-8")
-    # The sandbox can write only inside the workspace, so the report goes there, under a name
-    # chosen now and deleted right after: a patch cannot plant one in advance.
-    report_dir = context.workspace / f".apprentice-report-{token}"
-    report_dir.mkdir()
+    # The report goes to a directory of the grader's, outside the workspace, made now and deleted right
+    # after: no file of the patch is there in advance. The code under test can still write it (it runs
+    # in the runner's process), which is why the language's check_run compares it with the other channels.
+    report_dir = Path(tempfile.mkdtemp(prefix="apprentice-report-"))
     try:
         run_context = dataclasses.replace(
             context,
-            report_path=report_dir / f"{token}.xml",
+            report_path=report_dir / f"{secrets.token_hex(8)}.xml",
             test_ids=context.test_ids + (canary.arguments if canary else ()),
         )
-        result = _run_step(language, run_context, language.test_command(run_context), limits, timings, "test")
+        command = language.test_command(run_context)
+        result = _run_step(language, run_context, command, limits, timings, "test", writable=(report_dir,))
         cases = language.read_tests(result.stdout, run_context.report_path)
     finally:
         shutil.rmtree(report_dir, ignore_errors=True)
+        for relative in canary.files if canary else ():
+            (context.workspace / relative).unlink(missing_ok=True)
     output = f"{result.stdout}\n{result.stderr}"
     verdict = judge_tests(language, cases, output, context.test_ids, canary)
+    check_flags, check_problem = ((), "")
+    if canary is not None and not result.timed_out:
+        check_flags, check_problem = language.check_run(result.returncode, result.stdout, cases, context.test_ids)
     limit = limit_hit(language, cases, output)
     if result.timed_out:
         problem = f"tests timed out after {result.duration_s:.1f}s"
     elif limit:
         problem = f"tests hit a sandbox limit ({limit})"
     else:
-        problem = verdict.problem
+        problem = verdict.problem or check_problem or "".join(f"the report cannot be trusted: {flag}" for flag in check_flags[:1])
     return dataclasses.replace(
         base,
         tests=verdict.tests,
         tests_complete=not problem,
         error=problem,
-        tamper_flags=base.tamper_flags + verdict.tamper_flags,
+        tamper_flags=base.tamper_flags + verdict.tamper_flags + tuple(check_flags),
         output_truncated=result.output_truncated,
     )
 

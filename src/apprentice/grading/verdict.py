@@ -3,7 +3,7 @@
 A required test passes only when the report has exactly one entry for it and that entry says
 "passed". A missing entry (collection error, zero tests run), a skip, an xfail, an error or
 conflicting duplicate entries all count as a failure. The canary (where the language has one)
-decides whether the report can be trusted at all.
+and the language's cross-check of the runner's channels decide whether the report can be trusted at all.
 """
 
 from __future__ import annotations
@@ -51,14 +51,18 @@ def _required(language: Language, ids: tuple[str, ...], by_id: dict[str, TestCas
 
 
 def _canary_state(canary: Canary | None, by_id: dict[str, TestCase]) -> tuple[str, str]:
-    """(tamper flag, incompleteness problem) from the canary's two tests."""
+    """(tamper flag, incompleteness problem) from the canary's tests."""
     if canary is None:
         return "", ""
-    failing, passing = by_id.get(canary.must_fail), by_id.get(canary.must_pass)
-    if failing is not None and failing.status == "passed":
+    failing = [by_id.get(test_id) for test_id in canary.must_fail]
+    passing = [by_id.get(test_id) for test_id in canary.must_pass]
+    if any(case is not None and case.status == "passed" for case in failing):
         flag = "test reporting forged: a test that must fail was reported passed"
         return flag, "the report cannot be trusted: " + flag
-    if passing is None or passing.status != "passed" or failing is None:
+    if any(case is not None and case.status != "passed" for case in passing):
+        flag = "test reporting forged: a test that must pass was reported failing"
+        return flag, "the report cannot be trusted: " + flag
+    if None in failing or None in passing:
         return "", "the test run did not reach its end (canary tests missing from the report)"
     return "", ""
 

@@ -7,10 +7,13 @@ golangci-lint joins the lint step when it is installed; `go vet` alone is the li
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
-from apprentice.languages.language import Command, Language, RunContext, TestCase, Tool
+from apprentice.languages.language import Canary, Command, Language, RunContext, TestCase, Tool
 from apprentice.languages.mutation_rules import (
     ARITHMETIC,
     AUGMENTED,
@@ -35,9 +38,7 @@ def test_command(context: RunContext) -> Command:
     return (context.tools["go"], "test", "-json", "-count=1", "./...")
 
 
-def read_tests(stdout: str, report_path: Path) -> tuple[TestCase, ...]:
-    """Test cases from `go test -json`; ids are `<package>::<Test>` (subtests `<Test>/<sub>`)."""
-    cases = []
+def _events(stdout: str) -> Iterator[dict]:
     for line in stdout.splitlines():
         if not line.startswith("{"):
             continue
@@ -45,10 +46,74 @@ def read_tests(stdout: str, report_path: Path) -> tuple[TestCase, ...]:
             event = json.loads(line)
         except json.JSONDecodeError:
             continue  # build output interleaved with events is not a verdict
-        if isinstance(event, dict) and event.get("Test") and event.get("Action") in _STATUS:
-            test_id = f"{event.get('Package', '')}::{event['Test']}"
-            cases.append(TestCase(test_id, _STATUS[event["Action"]], float(event.get("Elapsed") or 0.0)))
-    return tuple(cases)
+        if isinstance(event, dict) and event.get("Action") in _STATUS:
+            yield event
+
+
+def read_tests(stdout: str, report_path: Path) -> tuple[TestCase, ...]:
+    """Test cases from `go test -json`; ids are `<package>::<Test>` (subtests `<Test>/<sub>`)."""
+    return tuple(
+        TestCase(f"{event.get('Package', '')}::{event['Test']}", _STATUS[event["Action"]],
+                 float(event.get("Elapsed") or 0.0))
+        for event in _events(stdout)
+        if event.get("Test")
+    )
+
+
+def check_run(returncode: int | None, stdout: str, cases: tuple[TestCase, ...],
+              test_ids: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """(tamper flags, why incomplete): per-test events are parsed from output the test binary writes
+    (it can print `--- PASS` lines), the package verdict only from its exit status, so they must agree.
+
+    A package that passed with a failed test in it, or a run that exited 0 with a failed package, was
+    forged; a required test's package with no verdict at all did not finish.
+    """
+    verdicts = {event.get("Package", ""): event["Action"] for event in _events(stdout) if not event.get("Test")}
+    failing = {case.id.split("::", 1)[0] for case in cases if case.status == "failed"}
+    flags = [f"go test passed package {package} with a failed test in it: its test output was forged"
+             for package, action in sorted(verdicts.items()) if action == "pass" and package in failing]
+    if returncode == 0 and "fail" in verdicts.values():
+        flags.append("go test exited 0 with a failed package: the exit status was forged")
+    unfinished = sorted({test_id.split("::", 1)[0] for test_id in test_ids} - set(verdicts))
+    if unfinished:
+        return tuple(flags), f"go test gave no verdict for package {', '.join(unfinished)}: it did not finish"
+    if returncode not in (0, 1):
+        return tuple(flags), f"go test exited {returncode}"
+    return tuple(flags), ""
+
+
+def canary(context: RunContext) -> Canary:
+    """A must-fail and a must-pass test, every name drawn afresh, in each package holding a required
+    test: the same test binary as the code under test, so a forger there must get both right."""
+    module = _module_path(context.workspace)
+    files, failing, passing = {}, [], []
+    for package in sorted({test_id.split("::", 1)[0] for test_id in context.test_ids}):
+        directory = "" if package == module else package.removeprefix(f"{module}/")
+        clause = _package_clause(context.workspace / directory) if module and directory != package else None
+        if clause is None:
+            continue  # not a package of this module: its tests show up missing instead
+        fail_name, pass_name = (f"Test{secrets.token_hex(8).upper()}" for _ in range(2))
+        path = f"{directory}/{secrets.token_hex(8)}_test.go".lstrip("/")
+        files[path] = (f'package {clause}\n\nimport "testing"\n\nfunc {fail_name}(t *testing.T) {{ t.Fail() }}\n\n'
+                       f"func {pass_name}(t *testing.T) {{}}\n")
+        failing.append(f"{package}::{fail_name}")
+        passing.append(f"{package}::{pass_name}")
+    return Canary(files=files, must_fail=tuple(failing), must_pass=tuple(passing), arguments=())
+
+
+def _module_path(workspace: Path) -> str | None:
+    go_mod = workspace / "go.mod"
+    found = re.search(r"(?m)^module\s+\"?([^\s\"]+)", go_mod.read_text(errors="replace")) if go_mod.is_file() else None
+    return found.group(1) if found else None
+
+
+def _package_clause(directory: Path) -> str | None:
+    """The package name of the tests in `directory` (`x` or `x_test`), read from a test file there."""
+    for path in sorted(directory.glob("*_test.go")) + sorted(directory.glob("*.go")):
+        found = re.search(r"(?m)^package\s+(\w+)", path.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+    return None
 
 
 def lint_commands(context: RunContext) -> tuple[Command, ...]:
@@ -134,6 +199,8 @@ LANGUAGE = Language(
         "go.work",
     ),
     tamper_patterns=((r"""['"]git['"]|\.git\b""", "code under test reads git history"),),
+    canary=canary,
+    check_run=check_run,
     limit_markers=("out of memory", "resource temporarily unavailable"),
     # No network, no toolchain download: a missing module fails the build with go's own message.
     environment=lambda: {"GOPROXY": "off", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"},

@@ -48,19 +48,25 @@ class RunContext:
     test_ids: tuple[str, ...]
     tools: Mapping[str, str]  # executable name -> absolute path, for every tool that was found
     changed_files: tuple[str, ...] = ()  # workspace-relative paths the patch touched (lint scope)
+    # The unpatched tree whose own runner settings may be carried over (None: the workspace's own,
+    # for a tree the caller trusts); a grade never reads runner configuration from the patched tree.
+    original: Path | None = None
 
 
 @dataclass(frozen=True)
 class Canary:
-    """Extra tests written next to the real ones: one must fail, one must pass, or reporting was forged."""
+    """Extra tests written next to the real ones, named at random per run: those in `must_fail` must
+    fail and those in `must_pass` must pass (report ids), or the reporting was forged."""
 
     files: Mapping[str, str]  # workspace-relative path -> content
-    must_fail: str
-    must_pass: str
+    must_fail: tuple[str, ...]
+    must_pass: tuple[str, ...]
     arguments: tuple[str, ...]  # appended to the test command (last, so they run after the real tests)
 
 
 Command = tuple[str, ...]
+# (exit status, stdout, report cases, required ids) -> (tamper flags, why the run is incomplete or '')
+RunCheck = Callable[[int | None, str, tuple[TestCase, ...], tuple[str, ...]], tuple[tuple[str, ...], str]]
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,9 @@ class Language:
     pass_line: str = ""
     test_key: Callable[[str], str] = lambda test_id: test_id
     environment: Callable[[], Mapping[str, str]] = lambda: {}
-    canary: Callable[[str], Canary] | None = None  # token -> canary tests; None: runner is out of process
+    canary: Callable[[RunContext], Canary] | None = None  # the run's canary tests; None: none for this runner
+    # Cross-checks the runner's channels (report, summary, exit status) of a run that ended by itself.
+    check_run: RunCheck = lambda returncode, stdout, cases, test_ids: ((), "")
     extra_tool_dirs: Callable[[], tuple[Path, ...]] = lambda: ()
     notes: tuple[str, ...] = field(default=())
     mutation: MutationRules | None = None  # None: no mutation operators for this language

@@ -1,10 +1,12 @@
-"""Python as data: compileall for syntax, pytest with a private JUnit report, ruff for lint."""
+"""Python as data: compileall for syntax, pytest under the grader's own configuration, ruff for lint."""
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
+from apprentice.languages import pytest_runner
 from apprentice.languages.junit import pytest_key, read_pytest_junit
 from apprentice.languages.language import Canary, Command, Language, RunContext, Tool
 from apprentice.languages.mutation_rules import (
@@ -25,17 +27,16 @@ def build_command(context: RunContext) -> Command:
 
 
 def test_command(context: RunContext) -> Command:
-    """pytest on the requested node ids; the JUnit report goes to the private path only."""
+    """pytest on the requested node ids, configured by the grader alone (see `pytest_runner`).
+
+    `-P`: the workspace is not on sys.path while pytest starts, so it cannot shadow pytest itself.
+    """
     return (
         context.tools["python"],
+        "-P",
         "-m",
         "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--rootdir=.",
-        "-o",
-        "junit_family=xunit2",
+        *pytest_runner.runner_arguments(context.original or context.workspace, context.workspace),
         f"--junitxml={context.report_path}",
         *context.test_ids,
     )
@@ -49,16 +50,14 @@ def lint_commands(context: RunContext) -> tuple[Command, ...]:
     return ((context.tools["ruff"], "check", "--no-cache", "--quiet", "--output-format=concise", *touched),)
 
 
-def canary(token: str) -> Canary:
-    """Two tests in their own file: if the must-fail one is reported passed, reporting was patched."""
-    module = f"test_apprentice_canary_{token}"
-    content = (
-        "def test_must_fail():\n    assert False, 'canary'\n\n\ndef test_must_pass():\n    assert True\n"
-    )
+def canary(context: RunContext) -> Canary:
+    """Two tests in a file of their own, every name drawn afresh: one must fail, one must pass."""
+    module, failing, passing = (f"test_{secrets.token_hex(8)}" for _ in range(3))
+    content = f"def {failing}():\n    assert False\n\n\ndef {passing}():\n    assert True\n"
     return Canary(
         files={f"{module}.py": content},
-        must_fail=f"{module}::test_must_fail",
-        must_pass=f"{module}::test_must_pass",
+        must_fail=(f"{module}::{failing}",),
+        must_pass=(f"{module}::{passing}",),
         arguments=(f"{module}.py",),
     )
 
@@ -142,6 +141,12 @@ LANGUAGE = Language(
         "*/conftest.py",
         "pytest.ini",
         "*/pytest.ini",
+        "pytest.toml",
+        "*/pytest.toml",
+        ".pytest.toml",
+        "*/.pytest.toml",
+        ".pytest.ini",
+        "*/.pytest.ini",
         "tox.ini",
         "setup.cfg",
         "sitecustomize.py",
@@ -173,7 +178,9 @@ LANGUAGE = Language(
     # Run with -q, pytest prints dots and a summary, never "<test> PASSED": such a line is forged.
     pass_line=r"(?im)^.*\b{name}\b.*\bPASS(ED)?\b",
     test_key=pytest_key,
+    environment=lambda: dict(pytest_runner.ENVIRONMENT),
     canary=canary,
+    check_run=pytest_runner.check_run,
     # The grader's own interpreter (its venv holds pytest and ruff) comes before PATH.
     extra_tool_dirs=lambda: (Path(sys.executable).parent,),
 )

@@ -24,7 +24,7 @@ from pydriller import Repository
 from apprentice.artifacts import atomic_write_json, ensure_writable
 from apprentice.data.records import append_line
 from apprentice.errors import CommitMiningError
-from apprentice.languages.language import Language, RunContext
+from apprentice.languages.language import Language
 from apprentice.languages.registry import get_language
 from apprentice.sandbox import Limits
 from apprentice.tasks.history import git as commit_git
@@ -38,6 +38,7 @@ from apprentice.tasks.history.commit_filter import (
 from apprentice.tasks.history.scope import ChangeScope, functions_touching, split_file_diffs, touched_lines
 from apprentice.tasks.history.test_runs import compare_runs, run_tree_tests, task_test_ids
 from apprentice.tasks.mutation.engine import DIFFICULTY_LEVELS, changed_lines, difficulty_tier
+from apprentice.tasks.mutation.records import HUMAN_TEST_COMMANDS
 from apprentice.tasks.task import RepoRef, Task, read_tasks
 
 KEPT = "kept"
@@ -157,7 +158,7 @@ def _validate(facts: CommitFacts, parent: str, language: Language, out: Path, so
         source="package" if source.package else "commits",
         repo=RepoRef(str(repo), buggy, source.package), bug=bug, fail_to_pass=fail_to_pass,
         pass_to_pass=task_test_ids(language, comparison.pass_to_pass, test_files),
-        test_command=_human_test_command(language, test_files), origin=f"commit {facts.sha}",
+        test_command=HUMAN_TEST_COMMANDS[language.name], origin=f"commit {facts.sha}",
         statement=clean_message(facts.message),
         difficulty=DIFFICULTY_LEVELS[difficulty_tier(max(changed_lines(bug), 1), len(fail_to_pass), len(code))],
         changed_files=scope.files, changed_symbols=scope.functions,
@@ -187,11 +188,6 @@ def _is_test_file(language: Language, path: str) -> bool:
         return path.endswith(language.extensions)
     name = path.rsplit("/", 1)[-1]
     return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
-
-
-def _human_test_command(language: Language, test_files: tuple[str, ...]) -> tuple[str, ...]:
-    tools = {tool.executable: tool.executable for tool in (*language.toolchain, *language.lint_tools)}
-    return language.test_command(RunContext(Path("."), Path("report.xml"), test_files, tools))
 
 
 def _drop_partial_line(path: Path) -> None:
