@@ -188,7 +188,8 @@ def _test_step(language: Language, context: RunContext, base: Outcome, limits: L
     elif limit:
         problem = f"tests hit a sandbox limit ({limit})"
     else:
-        problem = verdict.problem or check_problem or "".join(f"the report cannot be trusted: {flag}" for flag in check_flags[:1])
+        distrust = f"the report cannot be trusted: {check_flags[0]}" if check_flags else ""
+        problem = verdict.problem or check_problem or distrust
     return dataclasses.replace(
         base,
         tests=verdict.tests,
